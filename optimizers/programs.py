@@ -1,0 +1,61 @@
+"""Saving and loading pipeline programs (DSPy JSON state), and the program id recorded on every record."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agentinstruct.errors import UserError
+
+if TYPE_CHECKING:
+    from agentinstruct.programs.pipeline import AgentInstructPipeline
+
+SKILL_KEY = "agentinstruct_skill"
+
+
+def program_state(program: AgentInstructPipeline) -> dict:
+    """The program's DSPy state (every predictor's instructions and demos), tagged with its skill."""
+    return {**program.dump_state(), SKILL_KEY: program.skill_name}
+
+
+def program_id(program: AgentInstructPipeline) -> str:
+    """First 16 hex digits of the SHA-256 of the program state: the same prompts and demos, the same id."""
+    encoded = json.dumps(program_state(program), sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()[:16]
+
+
+def save_program(program: AgentInstructPipeline, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(program_state(program), indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    return path
+
+
+def load_program(program: AgentInstructPipeline, path: str | Path) -> AgentInstructPipeline:
+    """Load a saved state into `program` (built for the same skill).
+
+    Raises:
+        UserError: The file is missing, not JSON, saved for another skill, or missing predictors.
+    """
+    path = Path(path)
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise UserError(f"program file does not exist: {path}") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"cannot read program file {path}: {exc}") from exc
+    if not isinstance(state, dict):
+        raise UserError(f"program file {path} does not hold a program state")
+    saved_for = state.get(SKILL_KEY)
+    if saved_for != program.skill_name:
+        raise UserError(f"program file {path} was saved for skill '{saved_for}', not '{program.skill_name}'")
+    missing = [name for name, _ in program.named_predictors() if name not in state]
+    if missing:
+        raise UserError(f"program file {path} lacks {len(missing)} predictors of this skill (e.g. {missing[0]})")
+    try:
+        program.load_state({name: value for name, value in state.items() if name != SKILL_KEY})
+    except Exception as exc:  # DSPy raises KeyError/TypeError/ValueError for malformed predictor state
+        raise UserError(f"program file {path} is corrupt: {type(exc).__name__}: {exc}") from exc
+    return program

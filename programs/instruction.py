@@ -1,0 +1,41 @@
+"""Seed Instruction Generation Flow as a DSPy module: one predictor per instruction type of the taxonomy."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import dspy
+
+from agentinstruct.signatures.agents import InstructionType
+from agentinstruct.signatures.instruction import GenerateInstructions
+
+_LIST_PREFIX = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)]|Q\d*[:.)]|Question\s*\d*[:.)])\s*", re.IGNORECASE)
+MIN_INSTRUCTION_WORDS = 4
+
+
+def split_instructions(text: str, limit: int) -> list[str]:
+    """The distinct instructions in an agent's output: one per line, list markers removed, fragments dropped."""
+    found: list[str] = []
+    for line in text.splitlines():
+        line = _LIST_PREFIX.sub("", line).strip()
+        if len(line.split()) >= MIN_INSTRUCTION_WORDS and line not in found:
+            found.append(line)
+    return found[:limit]
+
+
+class InstructionGeneration(dspy.Module):
+    """Writes instructions of one type from a passage; each type's agent starts with a demo on the demo passage."""
+
+    def __init__(self, types: Sequence[InstructionType], demo_passage: str, per_agent: int = 2) -> None:
+        super().__init__()
+        self.per_agent = per_agent
+        self.agents = {}
+        for kind in types:
+            predictor = dspy.Predict(GenerateInstructions.with_instructions(kind.instruction))
+            predictor.demos = [dspy.Example(passage=demo_passage, questions=kind.demo_instructions)]
+            self.agents[kind.name] = predictor
+
+    def forward(self, passage: str, instruction_type: str, config: dict | None = None) -> dspy.Prediction:
+        raw = self.agents[instruction_type](passage=passage, config=config or {}).questions
+        return dspy.Prediction(instructions=split_instructions(raw, self.per_agent), raw=raw)

@@ -1,0 +1,185 @@
+"""The per-skill AgentInstruct pipeline: transform a seed, generate instructions, refine them, answer them.
+
+The same module is what `generate` runs and what optimizers compile: one seed in, that seed's pairs out, with every
+failed stage reported rather than dropped.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import dspy
+
+from agentinstruct.programs.instruction import InstructionGeneration
+from agentinstruct.programs.refinement import Refinement
+from agentinstruct.programs.response import Response
+from agentinstruct.programs.skills import Skill
+from agentinstruct.programs.transformation import ContentTransformation
+
+
+@dataclass
+class Pair:
+    """One finished instruction-response pair and how it was made."""
+
+    passage: str
+    instruction: str
+    response: str
+    instruction_type: str
+    transformation: str
+    refinement_goals: list[str] = field(default_factory=list)
+
+    @property
+    def refinement_rounds(self) -> int:
+        return len(self.refinement_goals)
+
+
+@dataclass
+class StageFailure:
+    """A stage that produced nothing usable; `reason` is one of `lm_error`, `parse_failure`, `empty_output`, `duplicate`, `error`."""
+
+    stage: str
+    reason: str
+    detail: str
+    transformation: str = ""
+    instruction_type: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The random choices for one (seed, draw): reproducible from the run's seed."""
+
+    transformation: str
+    instruction_types: tuple[str, ...]
+    refinement_goals: tuple[str, ...]
+    sampling_seed: int
+
+
+class _StageFailed(Exception):
+    def __init__(self, failure: StageFailure) -> None:
+        self.failure = failure
+
+
+class AgentInstructPipeline(dspy.Module):
+    """Content transformation -> instruction generation -> Suggester/Editor refinement -> teacher response.
+
+    Args:
+        skill: The registry entry whose agents, taxonomy and goals the flows are built from.
+        types_per_seed: How many instruction-type agents run per seed (drawn among the types eligible after the
+            seed's transformation).
+        per_agent: The most instructions kept from one agent's output.
+    """
+
+    def __init__(self, skill: Skill, types_per_seed: int = 2, per_agent: int = 2) -> None:
+        super().__init__()
+        self.skill_name = skill.name
+        self._skill = skill
+        self.types_per_seed = types_per_seed
+        self.transformation = ContentTransformation(skill.transformations, skill.demo_passage)
+        self.instruction_generation = InstructionGeneration(skill.instruction_types, skill.demo_passage, per_agent)
+        self.refinement = Refinement(skill.refinement_goals, skill.demo_passage)
+        self.response = Response(skill.response_demos, skill.demo_passage)
+
+    @property
+    def skill(self) -> Skill:
+        return self._skill
+
+    def plan(self, seed_id: str, draw: int = 0, random_seed: int = 0, refine_rounds: int = 1) -> Plan:
+        """Draw the transformation, instruction types and refinement goals for one seed, reproducibly."""
+        rng = random.Random(f"{random_seed}:{seed_id}:{draw}")
+        transformation = rng.choice([agent.name for agent in self._skill.transformations])
+        eligible = [kind.name for kind in self._skill.eligible_types(transformation)]
+        types = tuple(rng.sample(eligible, min(self.types_per_seed, len(eligible))))
+        goals = tuple(rng.choice([goal.name for goal in self._skill.refinement_goals]) for _ in range(refine_rounds))
+        return Plan(transformation, types, goals, rng.randrange(2**31))
+
+    def forward(
+        self, seed: str, seed_id: str = "", draw: int = 0, random_seed: int = 0, refine_rounds: int = 1
+    ) -> dspy.Prediction:
+        plan = self.plan(seed_id or seed, draw, random_seed, refine_rounds)
+        # The sampling seed is part of every request, so each draw gets its own cache entries and samples.
+        config = {"seed": plan.sampling_seed}
+        pairs: list[Pair] = []
+        failures: list[StageFailure] = []
+        context = {"transformation": plan.transformation}
+        try:
+            passage = _run_stage(
+                "transformation",
+                lambda: self.transformation(text=seed, transformation=plan.transformation, config=config).transformed,
+                context,
+            )
+        except _StageFailed as failed:
+            return dspy.Prediction(pairs=pairs, failures=[failed.failure], plan=plan)
+
+        for instruction_type in plan.instruction_types:
+            context = {"transformation": plan.transformation, "instruction_type": instruction_type}
+            try:
+                instructions = _run_stage(
+                    "instruction_generation",
+                    lambda t=instruction_type: self.instruction_generation(
+                        passage=passage, instruction_type=t, config=config
+                    ).instructions,
+                    context,
+                )
+            except _StageFailed as failed:
+                failures.append(failed.failure)
+                continue
+            for instruction in instructions:
+                final_passage, final_instruction, goals = passage, instruction, []
+                for goal in plan.refinement_goals:
+                    try:
+                        refined = _run_stage(
+                            "refinement",
+                            lambda g=goal, p=final_passage, i=final_instruction: self.refinement(
+                                passage=p, instruction=i, goal=g, config=config
+                            ),
+                            context,
+                            required=("passage", "instruction"),
+                        )
+                    except _StageFailed as failed:
+                        # The unrefined instruction is still a valid pair; the failed round is reported.
+                        failures.append(failed.failure)
+                        continue
+                    final_passage, final_instruction = refined.passage, refined.instruction
+                    goals.append(goal)
+                try:
+                    answer = _run_stage(
+                        "response",
+                        lambda p=final_passage, i=final_instruction: self.response(
+                            passage=p, instruction=i, config=config
+                        ).answer,
+                        context,
+                    )
+                except _StageFailed as failed:
+                    failures.append(failed.failure)
+                    continue
+                if any(p.instruction == final_instruction and p.passage == final_passage for p in pairs):
+                    detail = "the same passage and instruction as an earlier pair of this seed"
+                    failures.append(StageFailure("response", "duplicate", detail, **context))
+                    continue
+                pairs.append(
+                    Pair(final_passage, final_instruction, answer, instruction_type, plan.transformation, goals)
+                )
+        return dspy.Prediction(pairs=pairs, failures=failures, plan=plan)
+
+
+def _run_stage(stage: str, call, context: dict[str, str], required: tuple[str, ...] = ()):
+    """Run one stage, turning LM errors, unparseable output and empty output into a `StageFailure`."""
+    from dspy.utils.exceptions import AdapterParseError, LMError
+
+    try:
+        result = call()
+    except AdapterParseError as exc:
+        raise _StageFailed(StageFailure(stage, "parse_failure", _short(exc), **context)) from exc
+    except Exception as exc:  # whatever ends this stage ends only this stage; it is reported, never dropped
+        reason = "lm_error" if isinstance(exc, LMError) else "error"
+        raise _StageFailed(StageFailure(stage, reason, f"{type(exc).__name__}: {_short(exc)}", **context)) from exc
+    values = [getattr(result, name) for name in required] if required else [result]
+    if any(not value or (isinstance(value, str) and not value.strip()) for value in values):
+        raise _StageFailed(StageFailure(stage, "empty_output", "the LM returned nothing usable", **context))
+    return result
+
+
+def _short(exc: Exception, limit: int = 300) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,32 @@
+"""Content Transformation Flow as a DSPy module: one predictor per transformation agent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dspy
+
+from agentinstruct.signatures.agents import IDENTITY, TransformationAgent
+from agentinstruct.signatures.transformation import TransformContent
+
+
+class ContentTransformation(dspy.Module):
+    """Rewrites a seed with the named agent; each agent starts with one worked demo on the skill's demo passage.
+
+    The identity agent keeps the seed unchanged without an LM call, so it has no predictor to tune.
+    """
+
+    def __init__(self, agents: Sequence[TransformationAgent], demo_passage: str) -> None:
+        super().__init__()
+        self.agents = {}
+        for agent in agents:
+            if agent.name == IDENTITY:
+                continue
+            predictor = dspy.Predict(TransformContent.with_instructions(agent.instruction))
+            predictor.demos = [dspy.Example(text=demo_passage, transformed=agent.demo_output)]
+            self.agents[agent.name] = predictor
+
+    def forward(self, text: str, transformation: str, config: dict | None = None) -> dspy.Prediction:
+        if transformation == IDENTITY:
+            return dspy.Prediction(transformed=text)
+        return self.agents[transformation](text=text, config=config or {})
