@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -21,9 +20,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     gen = commands.add_parser("generate", help="generate a dataset from raw seeds")
     gen.add_argument("--skill", default="reading_comprehension", help="skill to generate (default: %(default)s)")
-    gen.add_argument("--seeds", default=DEFAULT_SEEDS,
-                     help="file or folder of .txt/.md/code, .jsonl/.parquet, or a saved HF dataset; "
-                          "'bundled' for the sample corpus (default)")
+    gen.add_argument(
+        "--seeds",
+        default=DEFAULT_SEEDS,
+        help="file or folder of .txt/.md/code, .jsonl/.parquet, or a saved HF dataset; "
+        "'bundled' for the sample corpus (default)",
+    )
     gen.add_argument("--n", type=int, required=True, help="number of records to write")
     gen.add_argument("--out", required=True, help="output folder (rerun the same command to resume)")
     gen.add_argument("--lm", default="embedded", help="generator LM: 'embedded' or a DSPy/LiteLLM model string")
@@ -55,8 +57,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _generate(args: argparse.Namespace) -> int:
+def _quiet_libraries() -> None:
+    """Keep the terminal for our progress bar and summary: library chatter goes below WARNING."""
+    import logging
+    import warnings
+
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow(\.|$)")
+    for name in ("mlflow", "alembic", "LiteLLM", "httpx"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("mlflow.tracing.export.async_export_queue").setLevel(logging.ERROR)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    _quiet_libraries()
     from agentinstruct.runner import GenerateConfig, generate
     from agentinstruct.seeds import BUNDLED_CORPUS, DEFAULT_MAX_CHARS
 
@@ -80,8 +94,11 @@ def _generate(args: argparse.Namespace) -> int:
     summary = generate(config, show_progress=not args.quiet)
     print(format_summary(summary))
     if summary.pairs == 0:
-        print("agentinstruct: error: no pairs were generated; see the failures above and "
-              f"{summary.out}/failures/failures.parquet", file=sys.stderr)
+        print(
+            "agentinstruct: error: no pairs were generated; see the failures above and "
+            f"{summary.out}/failures/failures.parquet",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -90,9 +107,12 @@ def format_summary(summary) -> str:
     """The one-screen end-of-run report."""
     lines = [
         f"pairs written   {summary.pairs} of {summary.requested} requested ({summary.generated} generated in total)",
-        f"failures        {summary.failures}" + (
+        f"failures        {summary.failures}"
+        + (
             f"  ({', '.join(f'{k}: {v}' for k, v in sorted(summary.failures_by_reason.items()))})"
-            if summary.failures else ""),
+            if summary.failures
+            else ""
+        ),
         f"seeds           {summary.seeds} used, {summary.seeds_skipped} skipped",
         f"work units      {summary.units_run} run now, {summary.units_resumed} resumed from an earlier run",
         f"LM calls        {summary.lm_calls} (parse-failure rate {summary.parse_failure_rate:.1%})",
@@ -104,8 +124,10 @@ def format_summary(summary) -> str:
     for skipped in summary.skipped_seeds[:5]:
         lines.append(f"skipped seed    {skipped['source']}: {skipped['reason']}")
     if summary.pairs < summary.requested:
-        lines.append(f"warning         only {summary.pairs} of {summary.requested} pairs: the LM failed too often; "
-                     "see failures/failures.parquet")
+        lines.append(
+            f"warning         only {summary.pairs} of {summary.requested} pairs: the LM failed too often; "
+            "see failures/failures.parquet"
+        )
     return "\n".join(lines)
 
 

@@ -103,9 +103,7 @@ class EmbeddedEngine:
             from llama_cpp import Llama
 
             path = self.model_path or default_model_path()
-            self._llama = Llama(
-                model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False, seed=0
-            )
+            self._llama = Llama(model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False, seed=0)
         return self._llama
 
     def complete(self, request: Request) -> Response:
@@ -162,12 +160,21 @@ class EmbeddedEngine:
         usage = result["usage"]
         if self.keep_raw_calls:
             self.stats.raw_calls.append(
-                RawCall(prompt, max_tokens, temperature, seed, stop, seconds, usage["prompt_tokens"],
-                        usage["completion_tokens"])
+                RawCall(
+                    prompt,
+                    max_tokens,
+                    temperature,
+                    seed,
+                    stop,
+                    seconds,
+                    usage["prompt_tokens"],
+                    usage["completion_tokens"],
+                )
             )
         else:
-            self.stats.raw_calls.append(RawCall("", 0, temperature, seed, stop, seconds, usage["prompt_tokens"],
-                                                usage["completion_tokens"]))
+            self.stats.raw_calls.append(
+                RawCall("", 0, temperature, seed, stop, seconds, usage["prompt_tokens"], usage["completion_tokens"])
+            )
         return result["choices"][0]["text"], usage["prompt_tokens"], usage["completion_tokens"]
 
     def stream(self, request: Request):

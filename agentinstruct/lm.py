@@ -44,10 +44,11 @@ def build_lm(
     if model == EMBEDDED:
         if api_base:
             raise UserError("--api-base applies to endpoint models, not to the embedded model")
-        from agentinstruct.embedded import MODEL_NAME, EmbeddedEngine
+        from agentinstruct.embedded import MODEL_NAME
 
-        return dspy.LM(MODEL_NAME, engine=shared_embedded_engine(), temperature=temperature, max_tokens=max_tokens,
-                       cache=cache)
+        return dspy.LM(
+            MODEL_NAME, engine=shared_embedded_engine(), temperature=temperature, max_tokens=max_tokens, cache=cache
+        )
     if "/" not in model:
         raise UserError(f"--lm must be 'embedded' or a provider/model string such as openai/gpt-4o-mini, got '{model}'")
     kwargs = {}
@@ -57,8 +58,9 @@ def build_lm(
         kwargs["api_base"] = api_base
         kwargs["rollout_id"] = zlib.crc32(api_base.rstrip("/").encode())
     try:
-        return dspy.LM(model, temperature=temperature, max_tokens=max_tokens, cache=cache, num_retries=num_retries,
-                       **kwargs)
+        return dspy.LM(
+            model, temperature=temperature, max_tokens=max_tokens, cache=cache, num_retries=num_retries, **kwargs
+        )
     except ValueError as exc:
         raise UserError(f"invalid --lm '{model}': {exc}") from exc
 
@@ -87,7 +89,7 @@ def check_lm(lm: dspy.LM, api_base: str | None = None) -> None:
     Raises:
         UserError: The LM cannot be reached or refused the call.
     """
-    probe = lm.copy(cache=False, num_retries=0, max_tokens=4)
+    probe = lm.copy(cache=False, num_retries=0)
     try:
         probe("Say OK.")
     except Exception as exc:  # every client/network failure here is the user's endpoint, not a bug

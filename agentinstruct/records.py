@@ -10,12 +10,33 @@ from agentinstruct.programs.skills import Skill
 from agentinstruct.seeds import Seed
 
 RECORD_COLUMNS = (
-    "messages", "skill", "instruction_type", "transformation", "refinement_rounds", "refinement_goals", "seed_id",
-    "seed_source", "program_id", "generator_lm", "run_id", "created_at",
+    "messages",
+    "skill",
+    "instruction_type",
+    "transformation",
+    "refinement_rounds",
+    "refinement_goals",
+    "seed_id",
+    "seed_source",
+    "program_id",
+    "generator_lm",
+    "run_id",
+    "created_at",
 )
 FAILURE_COLUMNS = (
-    "stage", "reason", "detail", "skill", "instruction_type", "transformation", "seed_id", "seed_source", "draw",
-    "program_id", "generator_lm", "run_id", "created_at",
+    "stage",
+    "reason",
+    "detail",
+    "skill",
+    "instruction_type",
+    "transformation",
+    "seed_id",
+    "seed_source",
+    "draw",
+    "program_id",
+    "generator_lm",
+    "run_id",
+    "created_at",
 )
 
 

@@ -109,8 +109,9 @@ def generate(config: GenerateConfig, *, show_progress: bool = True) -> GenerateS
 
     config.validate()
     skill = get_skill(config.skill)
-    seed_set = load_seeds(config.seeds, text_field=config.text_field, max_chars=config.max_chars,
-                          kinds=skill.seed_kinds)
+    seed_set = load_seeds(
+        config.seeds, text_field=config.text_field, max_chars=config.max_chars, kinds=skill.seed_kinds
+    )
     pipeline = AgentInstructPipeline(skill)
     if config.program:
         load_program(pipeline, config.program)
@@ -118,35 +119,59 @@ def generate(config: GenerateConfig, *, show_progress: bool = True) -> GenerateS
     lm = build_lm(config.lm, config.api_base, temperature=config.temperature, max_tokens=config.max_tokens)
     if config.judge_lm:
         build_lm(config.judge_lm, config.api_base if config.judge_lm != EMBEDDED else None)  # validated now, used later
-    check_lm(lm, config.api_base)
     identity = {
-        "skill": skill.name, "seeds": str(Path(config.seeds).resolve()), "text_field": config.text_field,
-        "max_chars": config.max_chars, "lm": config.lm, "api_base": config.api_base, "program_id": pid,
-        "seed": config.seed, "refine_rounds": config.refine_rounds, "temperature": config.temperature,
+        "skill": skill.name,
+        "seeds": str(Path(config.seeds).resolve()),
+        "text_field": config.text_field,
+        "max_chars": config.max_chars,
+        "lm": config.lm,
+        "api_base": config.api_base,
+        "program_id": pid,
+        "seed": config.seed,
+        "refine_rounds": config.refine_rounds,
+        "temperature": config.temperature,
         "max_tokens": config.max_tokens,
     }
     store = RunStore(config.out, identity)
     resumed = len(store.completed)
+    if store.record_count() < config.n:
+        check_lm(lm, config.api_base)
 
-    params = {**{k: v for k, v in asdict(config).items()}, "program_id": pid, "generator_lm": lm.model,
-              "seeds_loaded": len(seed_set.seeds), "seeds_skipped": len(seed_set.skipped)}
+    params = {
+        **{k: v for k, v in asdict(config).items()},
+        "program_id": pid,
+        "generator_lm": lm.model,
+        "seeds_loaded": len(seed_set.seeds),
+        "seeds_skipped": len(seed_set.skipped),
+    }
     counter = _call_counter()
     token_totals = Counter()
+    totals_lock = threading.Lock()
     started = time.perf_counter()
     with tracked_run("generate", params, run_name=f"generate-{skill.name}") as run:
         run_id = run.info.run_id
-        log_table_dataset([{"seed_id": s.seed_id, "source": s.source, "text": s.text} for s in seed_set.seeds],
-                          name="seeds", source=str(config.seeds), context="seeds")
+        log_table_dataset(
+            [{"seed_id": s.seed_id, "source": s.source, "text": s.text} for s in seed_set.seeds],
+            name="seeds",
+            source=str(config.seeds),
+            context="seeds",
+        )
 
         def run_unit(unit: Unit) -> UnitResult:
             draw, index = unit
             seed = seed_set.seeds[index]
             with dspy.context(lm=lm, callbacks=[*dspy.settings.callbacks, counter]), dspy.track_usage() as usage:
-                prediction = pipeline(seed=seed.text, seed_id=seed.seed_id, draw=draw, random_seed=config.seed,
-                                      refine_rounds=config.refine_rounds)
-            for entry in usage.get_total_tokens().values():
-                token_totals["in"] += int(entry.get("input_tokens") or entry.get("prompt_tokens") or 0)
-                token_totals["out"] += int(entry.get("output_tokens") or entry.get("completion_tokens") or 0)
+                prediction = pipeline(
+                    seed=seed.text,
+                    seed_id=seed.seed_id,
+                    draw=draw,
+                    random_seed=config.seed,
+                    refine_rounds=config.refine_rounds,
+                )
+            with totals_lock:
+                for entry in usage.get_total_tokens().values():
+                    token_totals["in"] += int(entry.get("prompt_tokens") or 0)
+                    token_totals["out"] += int(entry.get("completion_tokens") or 0)
             lineage = {"program_id": pid, "generator_lm": lm.model, "run_id": run_id}
             return UnitResult(
                 unit,
@@ -195,12 +220,12 @@ def _unit_order(n_seeds: int, max_units: int) -> Iterator[Unit]:
         yield divmod(number, n_seeds)
 
 
-def _run_units(run_unit, units: Iterator[Unit], store: RunStore, config: GenerateConfig, show_progress: bool, tqdm
-               ) -> int:
+def _run_units(
+    run_unit, units: Iterator[Unit], store: RunStore, config: GenerateConfig, show_progress: bool, tqdm
+) -> int:
     """Run units on `config.concurrency` threads until `config.n` records exist; each result is stored on arrival."""
     have = store.record_count()
-    bar = tqdm(total=config.n, initial=min(have, config.n), unit="pair", disable=not show_progress,
-               desc="generating")
+    bar = tqdm(total=config.n, initial=min(have, config.n), unit="pair", disable=not show_progress, desc="generating")
     finished = 0
     in_flight: set[Future] = set()
     try:
@@ -233,18 +258,26 @@ def _run_units(run_unit, units: Iterator[Unit], store: RunStore, config: Generat
     return finished
 
 
-def _log_run_outputs(mlflow, summary: GenerateSummary, records, failures, store: RunStore, pipeline, seed_set: SeedSet
-                     ) -> None:
+def _log_run_outputs(
+    mlflow, summary: GenerateSummary, records, failures, store: RunStore, pipeline, seed_set: SeedSet
+) -> None:
     import pandas as pd
 
     from agentinstruct.optimizers import save_program
     from agentinstruct.tracking import log_table_dataset
 
     metrics = {
-        "pairs": summary.pairs, "generated": summary.generated, "failures": summary.failures,
-        "lm_calls": summary.lm_calls, "tokens_in": summary.tokens_in, "tokens_out": summary.tokens_out,
-        "parse_failure_rate": summary.parse_failure_rate, "wall_seconds": summary.wall_seconds,
-        "pairs_per_second": summary.pairs_per_second, "seeds": summary.seeds, "seeds_skipped": summary.seeds_skipped,
+        "pairs": summary.pairs,
+        "generated": summary.generated,
+        "failures": summary.failures,
+        "lm_calls": summary.lm_calls,
+        "tokens_in": summary.tokens_in,
+        "tokens_out": summary.tokens_out,
+        "parse_failure_rate": summary.parse_failure_rate,
+        "wall_seconds": summary.wall_seconds,
+        "pairs_per_second": summary.pairs_per_second,
+        "seeds": summary.seeds,
+        "seeds_skipped": summary.seeds_skipped,
         "yield": summary.pairs / summary.units_run if summary.units_run else 0.0,
         **{f"failures_{reason}": count for reason, count in summary.failures_by_reason.items()},
     }

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,8 +85,9 @@ class RunStore:
 
     def append(self, result: UnitResult) -> None:
         """Make a unit durable: one line, flushed and fsynced before returning."""
-        line = json.dumps({"unit": list(result.unit), "records": result.records, "failures": result.failures},
-                          ensure_ascii=False)
+        line = json.dumps(
+            {"unit": list(result.unit), "records": result.records, "failures": result.failures}, ensure_ascii=False
+        )
         with self._lock:
             with self._units_file.open("a", encoding="utf-8") as handle:
                 handle.write(line + "\n")
@@ -110,15 +113,45 @@ class RunStore:
         import pandas as pd
 
         features = _record_features()
-        dataset = datasets.Dataset.from_list(records, features=features) if records else \
-            datasets.Dataset.from_dict({name: [] for name in RECORD_COLUMNS}, features=features)
-        dataset.save_to_disk(str(self.out))
-        (self.out / "data").mkdir(exist_ok=True)
-        dataset.to_parquet(str(self.out / "data" / "train-00000-of-00001.parquet"))
-        (self.out / "failures").mkdir(exist_ok=True)
-        frame = pd.DataFrame(failures, columns=list(FAILURE_COLUMNS))
-        frame.to_parquet(self.out / "failures" / "failures.parquet", index=False)
-        (self.out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+        dataset = (
+            datasets.Dataset.from_list(records, features=features)
+            if records
+            else datasets.Dataset.from_dict({name: [] for name in RECORD_COLUMNS}, features=features)
+        )
+        # Everything is written beside the output, then moved over it: a reader holding the previous dataset
+        # memory-mapped keeps a valid file, and a crash mid-write leaves the previous dataset whole.
+        staging = self.progress / "staging"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        with _quiet_datasets():
+            dataset.save_to_disk(str(staging))
+            (staging / "data").mkdir()
+            dataset.to_parquet(str(staging / "data" / "train-00000-of-00001.parquet"))
+        (staging / "failures").mkdir()
+        pd.DataFrame(failures, columns=list(FAILURE_COLUMNS)).to_parquet(
+            staging / "failures" / "failures.parquet", index=False
+        )
+        (staging / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+        for path in sorted(staging.rglob("*")):
+            if path.is_file():
+                target = self.out / path.relative_to(staging)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, target)
+        shutil.rmtree(staging)
+
+
+@contextmanager
+def _quiet_datasets():
+    """`datasets` draws a progress bar for every save; the run has its own."""
+    import datasets
+
+    enabled = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if enabled:
+            datasets.enable_progress_bars()
 
 
 def _record_features():

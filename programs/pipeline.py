@@ -36,7 +36,10 @@ class Pair:
 
 @dataclass
 class StageFailure:
-    """A stage that produced nothing usable; `reason` is one of `lm_error`, `parse_failure`, `empty_output`, `duplicate`, `error`."""
+    """A stage that produced nothing usable, and why.
+
+    `reason` is one of `lm_error`, `parse_failure`, `empty_output`, `duplicate`, `error`.
+    """
 
     stage: str
     reason: str
@@ -116,9 +119,9 @@ class AgentInstructPipeline(dspy.Module):
             try:
                 instructions = _run_stage(
                     "instruction_generation",
-                    lambda t=instruction_type: self.instruction_generation(
-                        passage=passage, instruction_type=t, config=config
-                    ).instructions,
+                    lambda t=instruction_type: (
+                        self.instruction_generation(passage=passage, instruction_type=t, config=config).instructions
+                    ),
                     context,
                 )
             except _StageFailed as failed:
@@ -145,9 +148,9 @@ class AgentInstructPipeline(dspy.Module):
                 try:
                     answer = _run_stage(
                         "response",
-                        lambda p=final_passage, i=final_instruction: self.response(
-                            passage=p, instruction=i, config=config
-                        ).answer,
+                        lambda p=final_passage, i=final_instruction: (
+                            self.response(passage=p, instruction=i, config=config).answer
+                        ),
                         context,
                     )
                 except _StageFailed as failed:

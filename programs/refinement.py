@@ -19,8 +19,9 @@ class Refinement(dspy.Module):
         self.suggesters = {}
         self.editors = {}
         for goal in goals:
-            suggester = dspy.Predict(SuggestRefinements.with_instructions(f"{SuggestRefinements.instructions} "
-                                                                          f"Goal: {goal.instruction}"))
+            suggester = dspy.Predict(
+                SuggestRefinements.with_instructions(f"{SuggestRefinements.instructions} Goal: {goal.instruction}")
+            )
             suggester.demos = [
                 dspy.Example(passage=demo_passage, question=goal.demo_instruction, suggestions=goal.demo_suggestions)
             ]
@@ -37,5 +38,7 @@ class Refinement(dspy.Module):
         suggestions = self.suggesters[goal](passage=passage, question=instruction, config=config).suggestions
         edited = self.editors[goal](passage=passage, question=instruction, suggestions=suggestions, config=config)
         if self.goals[goal].edits == "instruction":
-            return dspy.Prediction(passage=passage, instruction=edited.revised_question.strip(), suggestions=suggestions)
+            return dspy.Prediction(
+                passage=passage, instruction=edited.revised_question.strip(), suggestions=suggestions
+            )
         return dspy.Prediction(passage=edited.revised_passage.strip(), instruction=instruction, suggestions=suggestions)

@@ -8,4 +8,14 @@ from agentinstruct.seeds.loaders import DEFAULT_MAX_CHARS, Seed, SeedKind, SeedS
 BUNDLED_CORPUS = Path(__file__).parent / "corpus"
 """A small corpus written for this project: prose across varied domains, plus a few source files."""
 
-__all__ = ["BUNDLED_CORPUS", "DEFAULT_MAX_CHARS", "Seed", "SeedKind", "SeedSet", "SkippedSeed", "chunk_text", "load_seeds", "seed_id_of"]
+__all__ = [
+    "BUNDLED_CORPUS",
+    "DEFAULT_MAX_CHARS",
+    "Seed",
+    "SeedKind",
+    "SeedSet",
+    "SkippedSeed",
+    "chunk_text",
+    "load_seeds",
+    "seed_id_of",
+]

@@ -21,8 +21,35 @@ SeedKind = Literal["text", "code"]
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".rst", ".text", ""}
 CODE_SUFFIXES = {
-    ".py", ".js", ".mjs", ".ts", ".tsx", ".jsx", ".java", ".kt", ".go", ".rs", ".c", ".h", ".cc", ".cpp", ".hpp",
-    ".cs", ".rb", ".php", ".swift", ".scala", ".sql", ".sh", ".bash", ".r", ".jl", ".lua", ".pl", ".hs", ".ml",
+    ".py",
+    ".js",
+    ".mjs",
+    ".ts",
+    ".tsx",
+    ".jsx",
+    ".java",
+    ".kt",
+    ".go",
+    ".rs",
+    ".c",
+    ".h",
+    ".cc",
+    ".cpp",
+    ".hpp",
+    ".cs",
+    ".rb",
+    ".php",
+    ".swift",
+    ".scala",
+    ".sql",
+    ".sh",
+    ".bash",
+    ".r",
+    ".jl",
+    ".lua",
+    ".pl",
+    ".hs",
+    ".ml",
 }
 TABLE_SUFFIXES = {".jsonl", ".parquet"}
 MIN_SEED_CHARS = 80
@@ -217,7 +244,9 @@ def _iter_hf_dataset(folder: Path, text_field: str, skipped: list[SkippedSeed]) 
     for split, dataset in splits:
         prefix = f"{folder}#split={split}" if split else str(folder)
         if text_field not in dataset.column_names:
-            skipped.append(SkippedSeed(prefix, f"no column '{text_field}' (columns: {', '.join(dataset.column_names)})"))
+            skipped.append(
+                SkippedSeed(prefix, f"no column '{text_field}' (columns: {', '.join(dataset.column_names)})")
+            )
             continue
         for number, value in enumerate(dataset[text_field], start=1):
             source = f"{prefix}#row={number}"

@@ -47,7 +47,7 @@ if __name__ == "__main__":
     cache = LRUCache(2)
     cache.put("a", 1)
     cache.put("b", 2)
-    cache.get("a")          # "a" is now most recently used
-    cache.put("c", 3)       # evicts "b"
+    cache.get("a")  # "a" is now most recently used
+    cache.put("c", 3)  # evicts "b"
     assert "b" not in cache and cache.get("a") == 1 and cache.get("c") == 3
     print(f"hits={cache.hits} misses={cache.misses} size={len(cache)}")

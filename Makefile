@@ -1,0 +1,29 @@
+# Two entry points for a fresh machine: `make demo` (set up, then generate a small dataset on the embedded model)
+# and `make test` (set up, then run the whole test suite). Setup is idempotent and reruns when pyproject.toml changes.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test lint benchmark
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first, pinned to the CPU build: a bare requirement elsewhere would pull a multi-GB CUDA build.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e ".[dev,embeddings,optimizers]"
+	touch $@
+
+demo: setup
+	$(BIN)/agentinstruct generate --skill reading_comprehension --seeds bundled --n 5 --out outputs/rc-demo
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+benchmark: setup
+	$(BIN)/python benchmarks/embedded_lm.py

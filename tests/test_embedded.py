@@ -1,0 +1,81 @@
+import threading
+
+import dspy
+import pytest
+
+from agentinstruct.embedded import MODEL_NAME, flatten_request
+from agentinstruct.lm import build_lm, shared_embedded_engine
+from agentinstruct.signatures.response import Respond
+
+PASSAGE = "Lake Orin freezes every January. In 2021 the ice was 40 cm thick, twice the depth of 2020."
+
+
+class _Capture:
+    """An engine that keeps the request DSPy built, to test the flattening on a real ChatAdapter request."""
+
+    def __init__(self):
+        self.request = None
+
+    def complete(self, request):
+        from dspy.lm15 import Message, Response, TextPart, Usage
+
+        self.request = request
+        return Response(
+            id=None,
+            model=request.model,
+            message=Message.assistant((TextPart("[[ ## answer ## ]]\nx"),)),
+            finish_reason="stop",
+            usage=Usage(input_tokens=1, output_tokens=1),
+        )
+
+
+def test_flatten_request_finds_output_fields_and_drops_the_chat_instruction():
+    capture = _Capture()
+    predictor = dspy.Predict(Respond)
+    predictor.demos = [dspy.Example(passage="Bees make honey.", question="What do bees make?", answer="Honey.")]
+    with dspy.context(lm=dspy.LM("capture/model", engine=capture, cache=False)):
+        predictor(passage=PASSAGE, question="How thick was the ice in 2021?")
+    prompt, fields = flatten_request(capture.request)
+    assert fields == ["answer"]
+    assert "Respond with the corresponding output fields" not in prompt
+    assert prompt.index("Bees make honey.") < prompt.index(PASSAGE)
+    assert prompt.rstrip().endswith("How thick was the ice in 2021?")
+
+
+@pytest.mark.slow
+def test_embedded_model_answers_each_field_and_counts_tokens():
+    lm = build_lm(cache=False, max_tokens=48)
+    assert lm.model == MODEL_NAME
+    predictor = dspy.Predict(Respond)
+    predictor.demos = [
+        dspy.Example(
+            passage="Bees make honey in hives.",
+            question="What do bees make?",
+            answer="Honey. The passage says bees make honey in hives.",
+        )
+    ]
+    with dspy.context(lm=lm), dspy.track_usage() as usage:
+        answer = predictor(passage=PASSAGE, question="How thick was the ice in 2021?").answer
+    assert answer.strip()
+    totals = usage.get_total_tokens()[MODEL_NAME]
+    assert totals["prompt_tokens"] > 50 and 0 < totals["completion_tokens"] <= 48
+
+
+@pytest.mark.slow
+def test_embedded_engine_serializes_concurrent_callers():
+    lm = build_lm(cache=False, max_tokens=16)
+    engine = shared_embedded_engine()
+    before = engine.stats.requests
+    answers: list[str] = []
+
+    def ask(index: int) -> None:
+        with dspy.context(lm=lm):
+            answers.append(dspy.Predict(Respond)(passage=PASSAGE, question=f"Question {index}: when?").answer)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 4
+    assert engine.stats.requests - before == 4

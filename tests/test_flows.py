@@ -1,0 +1,121 @@
+import dspy
+import pytest
+from conftest import UNIVERSAL_ANSWER
+
+from agentinstruct.programs import AgentInstructPipeline, get_skill, split_instructions
+from agentinstruct.signatures.agents import IDENTITY
+
+SEED = "The river Alder floods every spring. In 1998 the town of Fenwick built a 3 km levee, and floods stopped."
+
+
+@pytest.fixture
+def pipeline():
+    return AgentInstructPipeline(get_skill("reading_comprehension"))
+
+
+def test_reading_comprehension_registry_entry_is_complete():
+    skill = get_skill("reading_comprehension")
+    names = {t.name for t in skill.transformations}
+    assert names == {
+        "argument_passage",
+        "debate_passage",
+        "conversation_passage",
+        "meeting_transcript",
+        "poem",
+        "satirical_passage",
+        "instructional_passage",
+        "long_text_expansion",
+        IDENTITY,
+    }
+    assert len(skill.instruction_types) >= 20
+    assert {
+        "literal_short_answer",
+        "numerical_discrete_reasoning",
+        "critical_true_false",
+        "lsat_strengthen",
+        "lsat_weaken",
+        "lsat_flaw",
+        "sequencing_events",
+        "relationship_matching",
+    } <= {t.name for t in skill.instruction_types}
+    assert {g.name for g in skill.refinement_goals} == {"unanswerable", "answer_flip", "harder"}
+    for transformation in names:
+        assert len(skill.eligible_types(transformation)) >= 6
+
+
+def test_eligibility_depends_on_the_transformation():
+    skill = get_skill("reading_comprehension")
+    assert "speaker_viewpoint" in {t.name for t in skill.eligible_types("debate_passage")}
+    assert "speaker_viewpoint" not in {t.name for t in skill.eligible_types("poem")}
+    assert "lsat_flaw" not in {t.name for t in skill.eligible_types("poem")}
+
+
+def test_plans_are_reproducible_and_respect_eligibility(pipeline):
+    skill = pipeline.skill
+    plans = [pipeline.plan(f"seed-{i}", draw=0, random_seed=7, refine_rounds=2) for i in range(40)]
+    assert plans == [pipeline.plan(f"seed-{i}", draw=0, random_seed=7, refine_rounds=2) for i in range(40)]
+    assert plans != [pipeline.plan(f"seed-{i}", draw=0, random_seed=8, refine_rounds=2) for i in range(40)]
+    assert len({p.transformation for p in plans}) >= 6
+    for plan in plans:
+        eligible = {t.name for t in skill.eligible_types(plan.transformation)}
+        assert set(plan.instruction_types) <= eligible
+        assert len(plan.refinement_goals) == 2
+
+
+def test_every_predictor_starts_with_a_demo(pipeline):
+    predictors = pipeline.named_predictors()
+    # 8 LM transformation agents (identity needs none) + every question type + suggester/editor per goal + responder
+    assert len(predictors) == 8 + len(pipeline.skill.instruction_types) + 2 * 3 + 1
+    assert all(predictor.demos for _, predictor in predictors)
+
+
+def test_pipeline_produces_pairs_with_lineage(pipeline, dummy_lm):
+    prediction = pipeline(seed=SEED, seed_id="abc", draw=0, random_seed=1, refine_rounds=1)
+    assert prediction.pairs
+    for pair in prediction.pairs:
+        assert pair.response == UNIVERSAL_ANSWER["answer"]
+        assert pair.transformation == prediction.plan.transformation
+        assert pair.instruction_type in prediction.plan.instruction_types
+        assert pair.refinement_rounds == 1
+        if pair.refinement_goals == ["answer_flip"]:
+            assert pair.passage == UNIVERSAL_ANSWER["revised_passage"]
+        else:
+            assert pair.instruction == UNIVERSAL_ANSWER["revised_question"]
+    # identical refined pairs of one seed are reported, not kept twice
+    assert len({(p.passage, p.instruction) for p in prediction.pairs}) == len(prediction.pairs)
+    assert all(f.reason == "duplicate" for f in prediction.failures)
+
+
+def test_identity_transformation_makes_no_lm_call(pipeline, dummy_lm):
+    result = pipeline.transformation(text=SEED, transformation=IDENTITY)
+    assert result.transformed == SEED
+    assert dummy_lm.history == []
+
+
+def test_zero_refinement_rounds_answers_the_generated_instructions(pipeline, dummy_lm):
+    prediction = pipeline(seed=SEED, seed_id="abc", refine_rounds=0)
+    assert {p.instruction for p in prediction.pairs} <= {
+        "How many apple trees did Brook plant in 2020?",
+        "Why did the harvest double by 2023?",
+    }
+    assert all(p.refinement_rounds == 0 for p in prediction.pairs)
+
+
+def test_failed_stages_are_reported_not_raised(pipeline):
+    from dspy.utils import DummyLM
+
+    empty = {key: "" for key in UNIVERSAL_ANSWER}
+    with dspy.context(lm=DummyLM([empty] * 50)):
+        prediction = pipeline(seed=SEED, seed_id="x", refine_rounds=1)
+    assert prediction.pairs == []
+    assert prediction.failures
+    assert {f.reason for f in prediction.failures} <= {"empty_output", "parse_failure"}
+    assert prediction.failures[0].stage in {"transformation", "instruction_generation"}
+
+
+def test_split_instructions_strips_list_markers_and_fragments():
+    text = (
+        "1. What year was the levee built?\n- Why did floods stop after 1998?\nok\nQ3: What year was the levee built?"
+    )
+    assert split_instructions(text, limit=5) == ["What year was the levee built?", "Why did floods stop after 1998?"]
+    assert split_instructions(text, limit=1) == ["What year was the levee built?"]

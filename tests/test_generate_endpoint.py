@@ -1,0 +1,170 @@
+"""`generate` against a real OpenAI-compatible HTTP server on localhost, tracked in a real MLflow sqlite store."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import datasets
+import pytest
+from stub_server import StubOpenAI
+
+from agentinstruct.cli import main
+
+FAKE_KEY = "sk-fake-agentinstruct-test-key-0123456789"
+
+
+@pytest.fixture
+def stub(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    with StubOpenAI() as server:
+        yield server
+
+
+def _generate(stub, out: Path, n: int, *extra: str) -> int:
+    return main(
+        [
+            "generate",
+            "--skill",
+            "reading_comprehension",
+            "--n",
+            str(n),
+            "--out",
+            str(out),
+            "--lm",
+            "openai/stub-model",
+            "--api-base",
+            stub.base_url,
+            "--quiet",
+            *extra,
+        ]
+    )
+
+
+def test_generate_through_an_openai_compatible_server(stub, text_seeds, tmp_path, mlflow_uri, capsys):
+    out = tmp_path / "out"
+    assert _generate(stub, out, 3, "--seeds", str(text_seeds), "--concurrency", "2") == 0
+    printed = capsys.readouterr().out
+    assert "pairs written   3 of 3" in printed and "LM calls" in printed and "pairs/s" in printed
+
+    assert stub.requests and all(r["path"] == "/v1/chat/completions" for r in stub.requests)
+    assert all(r["auth"] == f"Bearer {FAKE_KEY}" for r in stub.requests)  # the key reaches the server only
+
+    dataset = datasets.load_from_disk(str(out))
+    assert len(dataset) == 3
+    assert set(dataset.column_names) >= {
+        "messages",
+        "skill",
+        "instruction_type",
+        "transformation",
+        "refinement_rounds",
+        "seed_id",
+        "seed_source",
+        "program_id",
+        "generator_lm",
+        "run_id",
+        "created_at",
+    }
+    for row in dataset:
+        user, assistant = row["messages"]
+        assert user["role"] == "user" and assistant["role"] == "assistant"
+        assert assistant["content"].strip()
+        assert row["generator_lm"] == "openai/stub-model"
+    parquet = datasets.load_dataset("parquet", data_dir=str(out))["train"]
+    assert parquet["seed_id"] == dataset["seed_id"]
+    # The passage is in the user turn: the seed text or its transformation (here, the stub's canned text)
+    assert all(len(row["messages"][0]["content"]) > 100 for row in dataset)
+
+    _assert_mlflow_generate_run(mlflow_uri, dataset["run_id"][0])
+    _assert_secret_absent(tmp_path)
+
+
+def _assert_mlflow_generate_run(uri: str, run_id: str) -> None:
+    import mlflow
+
+    mlflow.flush_trace_async_logging()
+    client = mlflow.MlflowClient(uri)
+    run = client.get_run(run_id)
+    assert run.data.tags["agentinstruct.kind"] == "generate"
+    params = run.data.params
+    assert params["skill"] == "reading_comprehension" and params["n"] == "3" and params["refine_rounds"] == "1"
+    assert params["lm"] == "openai/stub-model" and params["program_id"]
+    metrics = run.data.metrics
+    assert metrics["pairs"] == 3 and metrics["lm_calls"] > 0 and metrics["tokens_in"] > 0
+    assert {"failures", "parse_failure_rate", "wall_seconds", "pairs_per_second"} <= set(metrics)
+    contexts = {d.tags[0].value for d in run.inputs.dataset_inputs}
+    assert contexts == {"seeds", "generated"}
+    artifacts = {a.path for a in client.list_artifacts(run_id)}
+    assert {"samples.json", "summary.json", "program.json"} <= artifacts
+    traces = mlflow.search_traces(locations=[run.info.experiment_id], run_id=run_id, return_type="list")
+    assert traces, "DSPy autolog traces are recorded"
+
+
+def _assert_secret_absent(root: Path) -> None:
+    for path in root.rglob("*"):
+        if path.is_file():
+            assert FAKE_KEY.encode() not in path.read_bytes(), f"API key leaked into {path}"
+
+
+def test_rerun_resumes_without_duplicates_and_extends(stub, text_seeds, tmp_path, mlflow_uri, capsys):
+    out = tmp_path / "out"
+    assert _generate(stub, out, 2, "--seeds", str(text_seeds)) == 0
+    first = datasets.load_from_disk(str(out)).to_dict()
+    calls = len(stub.requests)
+    assert _generate(stub, out, 2, "--seeds", str(text_seeds)) == 0
+    assert len(stub.requests) == calls, "a finished job reruns without calling the LM"
+    assert datasets.load_from_disk(str(out))["messages"] == first["messages"]
+
+    assert _generate(stub, out, 5, "--seeds", str(text_seeds)) == 0
+    extended = datasets.load_from_disk(str(out))
+    assert len(extended) == 5
+    assert extended["messages"][:2] == first["messages"]
+    units = [json.loads(line)["unit"] for line in (out / ".progress" / "units.jsonl").read_text().splitlines()]
+    assert len(units) == len({tuple(u) for u in units})
+
+    assert _generate(stub, out, 5, "--seeds", str(text_seeds), "--seed", "9") == 2
+    assert "different job (changed: seed)" in capsys.readouterr().err
+
+
+def test_killed_run_keeps_finished_units(stub, text_seeds, tmp_path, mlflow_uri):
+    out = tmp_path / "out"
+    command = [
+        sys.executable,
+        "-m",
+        "agentinstruct.cli",
+        "generate",
+        "--n",
+        "40",
+        "--out",
+        str(out),
+        "--seeds",
+        str(text_seeds),
+        "--lm",
+        "openai/stub-model",
+        "--api-base",
+        stub.base_url,
+        "--quiet",
+    ]
+    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_uri}
+    process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    units_file = out / ".progress" / "units.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not units_file.exists() or len(units_file.read_text().splitlines()) < 2):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    kept = len(units_file.read_text().splitlines())
+    assert kept >= 2
+
+    result = subprocess.run(
+        [*command[:5], "6", *command[6:]], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["units_resumed"] >= kept - 1  # the last line may have been cut by the kill
+    assert summary["pairs"] == 6
+    units = [json.loads(line)["unit"] for line in units_file.read_text().splitlines() if line.endswith("}")]
+    assert len(units) == len({tuple(u) for u in units})
