@@ -28,6 +28,7 @@ MODEL_NAME = "embedded/gemma-3-270m-q4_k_m"
 _FIELD_MARKER = re.compile(r"\[\[ ## (\w+) ## \]\]")
 _OUTPUT_REQUIREMENTS = re.compile(r"Respond with the corresponding output fields, starting with the field [^\n]*")
 _STOP = ("[[ ##",)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class EngineStats:
     """Counters over the engine's life (shared by all threads, updated under the model lock)."""
 
     requests: int = 0
+    leak_retries: int = 0
     raw_calls: list[RawCall] = field(default_factory=list)
 
     @property
@@ -72,6 +74,8 @@ class EmbeddedEngine:
         n_threads: CPU threads for llama.cpp; defaults to all cores.
         repeat_penalty: llama.cpp's repetition penalty; small base models loop without one.
         keep_raw_calls: Record every completion (prompt included) for benchmarks.
+        leak_retries: Resample a field up to this many times when it copies the demos instead of using its input
+            (see `demo_leak`); a 270M base model often answers the worked example rather than the real passage.
     """
 
     def __init__(
@@ -82,12 +86,14 @@ class EmbeddedEngine:
         n_threads: int | None = None,
         repeat_penalty: float = 1.15,
         keep_raw_calls: bool = False,
+        leak_retries: int = 2,
     ) -> None:
         self.model_path = Path(model_path) if model_path else None
         self.n_ctx = n_ctx
         self.n_threads = n_threads or os.cpu_count() or 1
         self.repeat_penalty = repeat_penalty
         self.keep_raw_calls = keep_raw_calls
+        self.leak_retries = leak_retries
         self.stats = EngineStats()
         self._llama: Any = None
         # One llama.cpp context is not thread-safe (it segfaults under concurrent calls): everything goes through here.
@@ -123,15 +129,20 @@ class EmbeddedEngine:
             else:
                 sections = []
                 used_in = used_out = 0
+                demos, current = demo_inputs_and_current(request, fields)
                 for name in fields:
                     prompt += f"\n\n[[ ## {name} ## ]]\n"
-                    text, prompt_tokens, completion_tokens = self._generate(
-                        prompt, max_tokens, temperature, seed, stop=_STOP
-                    )
-                    text = text.strip()
+                    for attempt in range(self.leak_retries + 1):
+                        text, prompt_tokens, completion_tokens = self._generate(
+                            prompt, max_tokens, temperature, seed + attempt, stop=_STOP
+                        )
+                        text = text.strip()
+                        used_out += completion_tokens
+                        if not demo_leak(text, demos, current):
+                            break
+                        self.stats.leak_retries += attempt < self.leak_retries
                     prompt += text
                     used_in = used_in or prompt_tokens
-                    used_out += completion_tokens
                     sections.append(f"[[ ## {name} ## ]]\n{text}")
                 output = "\n\n".join(sections) + "\n\n[[ ## completed ## ]]"
         return Response(
@@ -204,6 +215,36 @@ def flatten_request(request: Request) -> tuple[str, list[str]]:
         fields = [name for name in _FIELD_MARKER.findall(requirement.group(0)) if name != "completed"]
         parts[-1] = _OUTPUT_REQUIREMENTS.sub("", last).strip()
     return "\n\n".join(part for part in parts if part), fields
+
+
+def demo_inputs_and_current(request: Request, output_fields: list[str]) -> tuple[str, str]:
+    """The input values of the worked examples (earlier turns), and the current input (the last turn)."""
+    turns = [(message.text or "") for message in request.messages]
+    demo_inputs = []
+    for turn in turns[:-1]:
+        sections = re.split(r"\[\[ ## (\w+) ## \]\]", turn)
+        demo_inputs += [
+            value
+            for name, value in zip(sections[1::2], sections[2::2], strict=True)
+            if name not in output_fields and name != "completed"
+        ]
+    return "\n".join(demo_inputs), turns[-1] if turns else ""
+
+
+def demo_leak(output: str, demos: str, current: str, min_words: int = 2, min_share: float = 0.3) -> bool:
+    """Whether `output` borrows content words that only the demos' inputs contain (the worked example's topic).
+
+    Words are compared case-insensitively; a word counts as leaked when it occurs in the demos' input values but
+    nowhere in the current input. Leaks of at least `min_words` words making up at least `min_share` of the output's distinct
+    words mean the model wrote about the example instead of its input.
+    """
+    words = {w.lower() for w in _WORD.findall(output)}
+    if not words or not demos:
+        return False
+    demo_words = {w.lower() for w in _WORD.findall(demos)}
+    current_words = {w.lower() for w in _WORD.findall(current)}
+    leaked = (words & demo_words) - current_words
+    return len(leaked) >= min_words and len(leaked) / len(words) >= min_share
 
 
 def _stable_seed(prompt: str) -> int:

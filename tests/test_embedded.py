@@ -3,7 +3,7 @@ import threading
 import dspy
 import pytest
 
-from agentinstruct.embedded import MODEL_NAME, flatten_request
+from agentinstruct.embedded import MODEL_NAME, demo_inputs_and_current, demo_leak, flatten_request
 from agentinstruct.lm import build_lm, shared_embedded_engine
 from agentinstruct.signatures.response import Respond
 
@@ -79,3 +79,22 @@ def test_embedded_engine_serializes_concurrent_callers():
         thread.join()
     assert len(answers) == 4
     assert engine.stats.requests - before == 4
+
+
+def test_demo_leak_flags_outputs_about_the_worked_example_not_the_input():
+    demo = "In 2019 the Millbrook library installed 60 solar panels; Rosa Diaz praised the savings."
+    current = "The glacier at Vatna retreated 300 meters between 1990 and 2020, exposing bare rock."
+    assert demo_leak("How many solar panels did the Millbrook library install?", demo, current)
+    assert not demo_leak("How far did the Vatna glacier retreat between 1990 and 2020?", demo, current)
+    assert not demo_leak("How far did the glacier retreat?", "", current)
+
+
+def test_demo_inputs_and_current_separate_examples_from_the_real_input():
+    capture = _Capture()
+    predictor = dspy.Predict(Respond)
+    predictor.demos = [dspy.Example(passage="Bees make honey.", question="What do bees make?", answer="Honey.")]
+    with dspy.context(lm=dspy.LM("capture/model", engine=capture, cache=False)):
+        predictor(passage=PASSAGE, question="How thick was the ice in 2021?")
+    demos, current = demo_inputs_and_current(capture.request, ["answer"])
+    assert "Bees make honey." in demos and "What do bees make?" in demos and "Honey." not in demos.split("\n")
+    assert PASSAGE in current and "Bees" not in current
