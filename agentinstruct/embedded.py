@@ -235,8 +235,8 @@ def demo_leak(output: str, demos: str, current: str, min_words: int = 2, min_sha
     """Whether `output` borrows content words that only the demos' inputs contain (the worked example's topic).
 
     Words are compared case-insensitively; a word counts as leaked when it occurs in the demos' input values but
-    nowhere in the current input. Leaks of at least `min_words` words making up at least `min_share` of the output's distinct
-    words mean the model wrote about the example instead of its input.
+    nowhere in the current input. Leaks of at least `min_words` words making up at least `min_share` of the output's
+    distinct words mean the model wrote about the example instead of its input.
     """
     words = {w.lower() for w in _WORD.findall(output)}
     if not words or not demos:
