@@ -64,6 +64,8 @@ def _quiet_libraries() -> None:
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow(\.|$)")
+    import mlflow  # noqa: F401  (MLflow sets its loggers' levels on import; ours must come after)
+
     for name in ("mlflow", "alembic", "LiteLLM", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("mlflow.tracing.export.async_export_queue").setLevel(logging.ERROR)

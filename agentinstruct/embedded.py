@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 MODEL_NAME = "embedded/gemma-3-270m-q4_k_m"
 """The model string the embedded backend is known by; DSPy's cache keys include it."""
 
+DECODING_REVISION = 2
+"""Bump when the engine's decoding changes (prompt flattening, stops, guards): cached responses then stop matching."""
+
 _FIELD_MARKER = re.compile(r"\[\[ ## (\w+) ## \]\]")
 _OUTPUT_REQUIREMENTS = re.compile(r"Respond with the corresponding output fields, starting with the field [^\n]*")
 _STOP = ("[[ ##",)
@@ -98,6 +101,15 @@ class EmbeddedEngine:
         self._llama: Any = None
         # One llama.cpp context is not thread-safe (it segfaults under concurrent calls): everything goes through here.
         self._lock = threading.Lock()
+
+    @property
+    def fingerprint(self) -> int:
+        """A stable integer over everything that shapes this engine's outputs besides the request itself."""
+        settings = (
+            f"{DECODING_REVISION}:{self.model_path or 'bundled'}:{self.n_ctx}:{self.repeat_penalty}:"
+            f"{self.leak_retries}:0.95:40"
+        )
+        return int.from_bytes(hashlib.sha256(settings.encode()).digest()[:4], "little")
 
     def load(self) -> Any:
         """The `llama_cpp.Llama`, loaded on first call."""

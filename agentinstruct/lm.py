@@ -46,8 +46,16 @@ def build_lm(
             raise UserError("--api-base applies to endpoint models, not to the embedded model")
         from agentinstruct.embedded import MODEL_NAME
 
+        engine = shared_embedded_engine()
+        # DSPy's cache key covers the request, not how the engine decodes it: the engine's fingerprint, passed as
+        # the rollout id (which DSPy keys on and never sends), keeps responses of other decoding settings apart.
         return dspy.LM(
-            MODEL_NAME, engine=shared_embedded_engine(), temperature=temperature, max_tokens=max_tokens, cache=cache
+            MODEL_NAME,
+            engine=engine,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            cache=cache,
+            rollout_id=engine.fingerprint,
         )
     if "/" not in model:
         raise UserError(f"--lm must be 'embedded' or a provider/model string such as openai/gpt-4o-mini, got '{model}'")

@@ -98,3 +98,19 @@ def test_demo_inputs_and_current_separate_examples_from_the_real_input():
     demos, current = demo_inputs_and_current(capture.request, ["answer"])
     assert "Bees make honey." in demos and "What do bees make?" in demos and "Honey." not in demos.split("\n")
     assert PASSAGE in current and "Bees" not in current
+
+
+def test_decoding_settings_are_part_of_the_cache_identity():
+    from agentinstruct.embedded import EmbeddedEngine
+
+    assert EmbeddedEngine().fingerprint == EmbeddedEngine().fingerprint
+    assert EmbeddedEngine(leak_retries=0).fingerprint != EmbeddedEngine().fingerprint
+    assert EmbeddedEngine(repeat_penalty=1.0).fingerprint != EmbeddedEngine().fingerprint
+    assert build_lm().kwargs["rollout_id"] == shared_embedded_engine().fingerprint
+
+
+def test_each_endpoint_gets_its_own_cache_identity():
+    first = build_lm("openai/served-model", "http://127.0.0.1:8000/v1")
+    second = build_lm("openai/served-model", "http://127.0.0.1:8001/v1")
+    assert first.model == second.model
+    assert first.kwargs["rollout_id"] != second.kwargs["rollout_id"]
