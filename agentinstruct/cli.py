@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 
 from agentinstruct.errors import UserError
+from agentinstruct.metrics.diversity import DEFAULT_DEDUP_THRESHOLD
+from agentinstruct.metrics.scoring import DEFAULT_MIN_QUALITY
 
 DEFAULT_SEEDS = "bundled"
 
@@ -39,7 +41,39 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--max-chars", type=int, default=None, help="maximum characters per seed chunk")
     gen.add_argument("--temperature", type=float, default=0.7, help="generator sampling temperature")
     gen.add_argument("--max-tokens", type=int, default=512, help="maximum tokens per generated field")
+    gen.add_argument(
+        "--min-quality",
+        type=float,
+        default=DEFAULT_MIN_QUALITY,
+        help="reject pairs scoring below this in [0, 1]: 0 when a validator fails, else the judge's "
+        "rating mapped to 0-1 (1 without a judge) (default: %(default)s)",
+    )
+    gen.add_argument(
+        "--dedup-threshold",
+        type=float,
+        default=DEFAULT_DEDUP_THRESHOLD,
+        help="reject pairs this cosine-similar to a kept one (default: %(default)s)",
+    )
+    gen.add_argument("--embedding-model", help="a sentence-transformers model folder (default: all-MiniLM-L6-v2)")
     gen.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    score = commands.add_parser("score", help="score a chat dataset: validators, LLM judge, diversity")
+    score.add_argument("dataset", help="a folder written by generate, a .jsonl/.parquet file, or a saved HF dataset")
+    score.add_argument("--out", required=True, help="folder for report.json and records.parquet")
+    score.add_argument("--no-judge", action="store_true", help="skip the LLM judge (validators and diversity only)")
+    score.add_argument("--judge-lm", default="embedded", help="judge LM (default: %(default)s)")
+    score.add_argument("--api-base", help="base URL of an OpenAI-compatible server for the judge")
+    score.add_argument("--embedding-model", help="a sentence-transformers model folder (default: all-MiniLM-L6-v2)")
+    score.add_argument(
+        "--dedup-threshold",
+        type=float,
+        default=DEFAULT_DEDUP_THRESHOLD,
+        help="cosine similarity at which a row duplicates an earlier one (default: %(default)s)",
+    )
+    score.add_argument("--split", help="the split to score when the dataset has several")
+    score.add_argument("--skill", help="skill whose validators apply (default: the dataset's `skill` column)")
+    score.add_argument("--concurrency", type=int, default=1, help="rows judged in parallel")
+    score.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -48,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "generate":
             return _generate(args)
+        if args.command == "score":
+            return _score(args)
     except UserError as exc:
         print(f"agentinstruct: error: {exc}", file=sys.stderr)
         return 2
@@ -63,6 +99,10 @@ def _quiet_libraries() -> None:
     import warnings
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # Nothing is downloaded at run time: models come from installed packages or local folders.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow(\.|$)")
     import mlflow  # noqa: F401  (MLflow sets its loggers' levels on import; ours must come after)
 
@@ -92,6 +132,9 @@ def _generate(args: argparse.Namespace) -> int:
         max_chars=args.max_chars or DEFAULT_MAX_CHARS,
         temperature=args.temperature,
         max_tokens=args.max_tokens,
+        min_quality=args.min_quality,
+        dedup_threshold=args.dedup_threshold,
+        embedding_model=args.embedding_model,
     )
     summary = generate(config, show_progress=not args.quiet)
     print(format_summary(summary))
@@ -105,6 +148,28 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _score(args: argparse.Namespace) -> int:
+    _quiet_libraries()
+    from agentinstruct.score import ScoreConfig, format_report, score_dataset
+
+    if not 0 < args.dedup_threshold <= 1:
+        raise UserError(f"--dedup-threshold must be in (0, 1], got {args.dedup_threshold}")
+    config = ScoreConfig(
+        dataset=args.dataset,
+        out=args.out,
+        judge=not args.no_judge,
+        judge_lm=args.judge_lm,
+        api_base=args.api_base,
+        embedding_model=args.embedding_model,
+        dedup_threshold=args.dedup_threshold,
+        split=args.split,
+        skill=args.skill,
+        concurrency=max(1, args.concurrency),
+    )
+    print(format_report(score_dataset(config, show_progress=not args.quiet)))
+    return 0
+
+
 def format_summary(summary) -> str:
     """The one-screen end-of-run report."""
     lines = [
@@ -115,6 +180,16 @@ def format_summary(summary) -> str:
             if summary.failures
             else ""
         ),
+        f"rejected        {summary.rejected}"
+        + (
+            f"  ({', '.join(f'{k}: {v}' for k, v in sorted(summary.rejected_by_reason.items()))})"
+            if summary.rejected
+            else ""
+        )
+        + f"; validator pass rate {summary.pass_rate:.1%}",
+        f"diversity       vendi {summary.diversity.get('vendi_score', 0):.2f}, "
+        f"mean novelty {summary.diversity.get('mean_novelty', 0):.2f}, "
+        f"{summary.diversity.get('clusters', 0):.0f} clusters",
         f"seeds           {summary.seeds} used, {summary.seeds_skipped} skipped",
         f"work units      {summary.units_run} run now, {summary.units_resumed} resumed from an earlier run",
         f"LM calls        {summary.lm_calls} (parse-failure rate {summary.parse_failure_rate:.1%})",

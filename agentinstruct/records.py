@@ -10,6 +10,7 @@ from agentinstruct.programs.skills import Skill
 from agentinstruct.seeds import Seed
 
 RECORD_COLUMNS = (
+    "record_id",
     "messages",
     "skill",
     "instruction_type",
@@ -22,6 +23,8 @@ RECORD_COLUMNS = (
     "generator_lm",
     "run_id",
     "created_at",
+    "scores",
+    "novelty",
 )
 FAILURE_COLUMNS = (
     "stage",

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from agentinstruct.errors import UserError
+from agentinstruct.metrics.judge import CRITERIA
 from agentinstruct.records import FAILURE_COLUMNS, RECORD_COLUMNS
 
 Unit = tuple[int, int]
@@ -30,9 +31,12 @@ Unit = tuple[int, int]
 
 @dataclass
 class UnitResult:
+    """What one unit produced: kept records, records the metrics rejected (with `rejection`), failed attempts."""
+
     unit: Unit
     records: list[dict] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)
+    rejects: list[dict] = field(default_factory=list)
 
 
 class RunStore:
@@ -80,13 +84,19 @@ class RunStore:
                 except json.JSONDecodeError:
                     continue  # a line cut short by a crash: that unit is simply redone
                 unit = (entry["unit"][0], entry["unit"][1])
-                completed[unit] = UnitResult(unit, entry["records"], entry["failures"])
+                completed[unit] = UnitResult(unit, entry["records"], entry["failures"], entry.get("rejects", []))
         return completed
 
     def append(self, result: UnitResult) -> None:
         """Make a unit durable: one line, flushed and fsynced before returning."""
         line = json.dumps(
-            {"unit": list(result.unit), "records": result.records, "failures": result.failures}, ensure_ascii=False
+            {
+                "unit": list(result.unit),
+                "records": result.records,
+                "failures": result.failures,
+                "rejects": result.rejects,
+            },
+            ensure_ascii=False,
         )
         with self._lock:
             with self._units_file.open("a", encoding="utf-8") as handle:
@@ -107,8 +117,13 @@ class RunStore:
     def failures(self) -> list[dict]:
         return [f for unit in sorted(self.completed) for f in self.completed[unit].failures]
 
-    def write_dataset(self, records: list[dict], failures: list[dict], summary: dict[str, Any]) -> None:
-        """Write the final dataset, the failures table and the summary (replacing those of an earlier run)."""
+    def rejects(self) -> list[dict]:
+        return [r for unit in sorted(self.completed) for r in self.completed[unit].rejects]
+
+    def write_dataset(
+        self, records: list[dict], failures: list[dict], rejects: list[dict], summary: dict[str, Any]
+    ) -> None:
+        """Write the final dataset, the failures and rejects tables and the summary (replacing an earlier run's)."""
         import datasets
         import pandas as pd
 
@@ -130,6 +145,17 @@ class RunStore:
         (staging / "failures").mkdir()
         pd.DataFrame(failures, columns=list(FAILURE_COLUMNS)).to_parquet(
             staging / "failures" / "failures.parquet", index=False
+        )
+        (staging / "rejects").mkdir()
+        reject_rows = [
+            {
+                **{k: v for k, v in r.items() if k != "messages"},
+                "messages": json.dumps(r["messages"], ensure_ascii=False),
+            }
+            for r in rejects
+        ]
+        pd.DataFrame(reject_rows, columns=[*RECORD_COLUMNS, "rejection"]).to_parquet(
+            staging / "rejects" / "rejects.parquet", index=False
         )
         (staging / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
         for path in sorted(staging.rglob("*")):
@@ -160,6 +186,7 @@ def _record_features():
     string = datasets.Value("string")
     return datasets.Features(
         {
+            "record_id": string,
             "messages": datasets.List({"role": string, "content": string}),
             "skill": string,
             "instruction_type": string,
@@ -172,5 +199,14 @@ def _record_features():
             "generator_lm": string,
             "run_id": string,
             "created_at": string,
+            "scores": {
+                "quality": datasets.Value("float64"),
+                "validator_failures": datasets.List(string),
+                "validator_reasons": datasets.List(string),
+                **{f"judge_{name}": datasets.Value("int32") for name in CRITERIA},
+                "judge_overall": datasets.Value("float64"),
+                "judge_rationale": string,
+            },
+            "novelty": datasets.Value("float64"),
         }
     )

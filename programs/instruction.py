@@ -15,11 +15,14 @@ MIN_INSTRUCTION_WORDS = 4
 
 
 def split_instructions(text: str, limit: int) -> list[str]:
-    """The distinct instructions in an agent's output: one per line, list markers removed, fragments dropped."""
+    """The distinct instructions in an agent's output: one per line, list markers removed, and lines that are
+    fragments or ask nothing dropped (they would only be rejected after costing a refinement and a response)."""
+    from agentinstruct.metrics.validators import asks_something
+
     found: list[str] = []
     for line in text.splitlines():
         line = _LIST_PREFIX.sub("", line).strip()
-        if len(line.split()) >= MIN_INSTRUCTION_WORDS and line not in found:
+        if len(line.split()) >= MIN_INSTRUCTION_WORDS and asks_something(line) and line not in found:
             found.append(line)
     return found[:limit]
 

@@ -38,7 +38,7 @@ class Pair:
 class StageFailure:
     """A stage that produced nothing usable, and why.
 
-    `reason` is one of `lm_error`, `parse_failure`, `empty_output`, `duplicate`, `error`.
+    `reason` is one of `lm_error`, `parse_failure`, `empty_output`, `invalid_output`, `duplicate`, `error`.
     """
 
     stage: str
@@ -143,6 +143,11 @@ class AgentInstructPipeline(dspy.Module):
                         # The unrefined instruction is still a valid pair; the failed round is reported.
                         failures.append(failed.failure)
                         continue
+                    broken = _broken_refinement(refined, final_passage)
+                    if broken:
+                        # The edit lost what made the pair usable: keep the instruction as it was, report the round.
+                        failures.append(StageFailure("refinement", "invalid_output", broken, **context))
+                        continue
                     final_passage, final_instruction = refined.passage, refined.instruction
                     goals.append(goal)
                 try:
@@ -181,6 +186,17 @@ def _run_stage(stage: str, call, context: dict[str, str], required: tuple[str, .
     if any(not value or (isinstance(value, str) and not value.strip()) for value in values):
         raise _StageFailed(StageFailure(stage, "empty_output", "the LM returned nothing usable", **context))
     return result
+
+
+def _broken_refinement(refined: dspy.Prediction, passage: str) -> str | None:
+    """Why a refinement's output is unusable (a question that asks nothing, a passage cut to a fragment), or None."""
+    from agentinstruct.metrics.validators import asks_something
+
+    if not asks_something(refined.instruction):
+        return "the edited instruction asks nothing"
+    if len(refined.passage) < 0.5 * len(passage):
+        return "the edited passage lost over half of the original"
+    return None
 
 
 def _short(exc: Exception, limit: int = 300) -> str:

@@ -16,7 +16,8 @@ UNIVERSAL_ANSWER = {
     "questions": "1. How many apple trees did Brook plant in 2020?\n2. Why did the harvest double by 2023?\nok",
     "suggestions": "- Ask about something the passage leaves out.",
     "revised_question": "How many apple trees did Brook plant, and what doubled the harvest?",
-    "revised_passage": "In 2020 the village of Brook planted 150 apple trees.",
+    "revised_passage": "In 2020 the village of Brook planted 150 apple trees. The harvest doubled by 2023 because "
+    "bees from two new hives pollinated the orchard.",
     "answer": "Brook planted 120 apple trees; the harvest doubled because bees pollinated the orchard.",
 }
 
@@ -39,12 +40,26 @@ def dummy_lm():
         yield lm
 
 
+TEXT_SEEDS = {
+    "rivers": "The river Alder floods every spring when snow melts in the Tarn hills. In 1998 the town of Fenwick "
+    "built a levee three kilometers long. Since then no flood has reached the market square. Farmers downstream "
+    "say their fields now stay wet for weeks longer. The council plans a second levee near the old mill by 2027. "
+    "Engineers estimate it will cost four million euros. Anglers report more trout in the slower channels.",
+    "glaciers": "The Vatna glacier retreated 300 meters between 1990 and 2020. Researchers from Reykholt measure "
+    "its edge every September with drones. Meltwater now forms a lake that did not exist in 1985. Tour operators "
+    "run boats on the lake from June to August. Warmer summers are the main cause, the researchers conclude. "
+    "Sediment from the ice turns the water a milky blue. A hut built for climbers in 1972 now sits far from the ice.",
+    "deserts": "The Kesh desert receives less than 80 millimeters of rain a year. Its dunes move up to 15 meters "
+    "annually, pushed by the eastern wind. Nomadic herders follow wells that are spaced a day's walk apart. A solar "
+    "farm opened at the desert's edge in 2019 and powers 40,000 homes. Dust storms cut its output by a fifth each "
+    "spring. Night temperatures can fall below freezing in January. Rare foxes hunt beetles among the dunes.",
+}
+
+
 @pytest.fixture
 def text_seeds(tmp_path):
     folder = tmp_path / "seeds"
     folder.mkdir()
-    for index, topic in enumerate(["rivers", "glaciers", "deserts"]):
-        (folder / f"{topic}.txt").write_text(
-            f"Document {index} about {topic}. " + f"The {topic} of the region changed over 40 years. " * 5
-        )
+    for topic, text in TEXT_SEEDS.items():
+        (folder / f"{topic}.txt").write_text(text)
     return folder

@@ -9,16 +9,38 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 _REQUESTED = re.compile(r"\[\[ ## (\w+) ## \]\]")
 
-CANNED = {
-    "transformed": "The council of Ashford voted in 2021 to plant 300 oak trees along the river, because floods had "
-    "damaged 40 homes the year before. Volunteers planted the trees over six weekends.",
-    "questions": "How many oak trees did the council of Ashford vote to plant?\n"
-    "Why did the council decide to plant trees along the river?",
-    "suggestions": "- Ask about a detail the passage does not give.\n- Combine two facts.",
-    "revised_question": "How many homes did the floods damage, and how many trees were planted in response?",
-    "revised_passage": "The council of Ashford voted in 2021 to plant 250 oak trees along the river.",
-    "answer": "The floods damaged 40 homes, and the council voted to plant 300 oak trees in response.",
-}
+_SECTION = re.compile(r"\[\[ ## (\w+) ## \]\]\n(.*?)(?=\n\n\[\[ ## |\Z)", re.DOTALL)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def answer_fields(last_user_message: str, fields: list[str], seed: int) -> dict[str, str]:
+    """Plausible, grounded output for each requested field, built from the request's own input fields.
+
+    Transformations echo the text; questions ask about two sentences of the passage chosen by the request's seed;
+    answers quote the passage sentence that shares most words with the question.
+    """
+    inputs = dict(_SECTION.findall(last_user_message))
+    passage = (inputs.get("passage") or inputs.get("text") or "").strip()
+    sentences = [s for s in _SENTENCE.split(passage) if len(s.split()) >= 4] or [passage or "Nothing."]
+    question = inputs.get("question", "").strip()
+
+    def ask(sentence: str) -> str:
+        return f"According to the passage, what is stated about {' '.join(sentence.split()[:6]).rstrip('.,;')}?"
+
+    def best_sentence(text: str) -> str:
+        asked = set(text.lower().split())
+        return max(sentences, key=lambda s: len(asked & set(s.lower().split())))
+
+    first, second = sentences[seed % len(sentences)], sentences[(seed // 7 + 1) % len(sentences)]
+    canned = {
+        "transformed": passage,
+        "questions": f"{ask(first)}\n{ask(second)}",
+        "suggestions": "- Ask for the detail together with its consequence.",
+        "revised_question": f"{question.rstrip('?')}, and which detail of the passage shows it?",
+        "revised_passage": passage.replace(" ", "  ", 1),
+        "answer": f"The passage states: {best_sentence(question)}",
+    }
+    return {name: canned.get(name, "OK") for name in fields}
 
 
 class StubOpenAI:
@@ -47,7 +69,8 @@ class StubOpenAI:
                     last = " ".join(part.get("text", "") for part in last)
                 requirement = last[last.rfind("Respond with") :] if "Respond with" in last else ""
                 fields = [f for f in _REQUESTED.findall(requirement) if f != "completed"]
-                text = "\n\n".join(f"[[ ## {f} ## ]]\n{CANNED.get(f, 'OK')}" for f in fields)
+                values = answer_fields(last, fields, int(body.get("seed") or 0))
+                text = "\n\n".join(f"[[ ## {f} ## ]]\n{v}" for f, v in values.items())
                 text = (text + "\n\n[[ ## completed ## ]]") if fields else "OK"
                 self._send(
                     {

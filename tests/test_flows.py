@@ -119,3 +119,22 @@ def test_split_instructions_strips_list_markers_and_fragments():
     )
     assert split_instructions(text, limit=5) == ["What year was the levee built?", "Why did floods stop after 1998?"]
     assert split_instructions(text, limit=1) == ["What year was the levee built?"]
+
+
+def test_a_refinement_that_breaks_the_instruction_is_reported_and_undone(pipeline):
+    from dspy.utils import DummyLM
+
+    broken = {**UNIVERSAL_ANSWER, "revised_question": "This is a question that asks:", "revised_passage": "Short."}
+    with dspy.context(lm=DummyLM([broken] * 100)):
+        prediction = pipeline(seed=SEED, seed_id="abc", refine_rounds=1)
+    assert prediction.pairs
+    assert all(pair.refinement_rounds == 0 for pair in prediction.pairs)
+    assert {p.instruction for p in prediction.pairs} <= {
+        "How many apple trees did Brook plant in 2020?", "Why did the harvest double by 2023?"}
+    invalid = [f for f in prediction.failures if f.reason == "invalid_output"]
+    assert invalid and all(f.stage == "refinement" for f in invalid)
+
+
+def test_lines_that_ask_nothing_are_not_instructions():
+    text = "This is a question that asks:\n(B) The wing stalls at high angles of attack.\nWhy does the wing stall?"
+    assert split_instructions(text, limit=5) == ["Why does the wing stall?"]

@@ -1,0 +1,137 @@
+"""Text helpers shared by the metrics: how a chat record splits into passage, instruction and response."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "their",
+        "they",
+        "them",
+        "he",
+        "she",
+        "his",
+        "her",
+        "we",
+        "our",
+        "you",
+        "your",
+        "i",
+        "me",
+        "my",
+        "not",
+        "no",
+        "do",
+        "does",
+        "did",
+        "so",
+        "than",
+        "then",
+        "which",
+        "what",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "all",
+        "any",
+        "each",
+        "some",
+        "such",
+        "can",
+        "could",
+        "would",
+        "should",
+        "may",
+        "might",
+        "will",
+        "shall",
+        "into",
+        "about",
+        "over",
+        "under",
+        "after",
+        "before",
+        "between",
+        "because",
+        "also",
+        "only",
+        "very",
+        "just",
+        "more",
+        "most",
+        "other",
+    ]
+)
+
+
+def words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in words(text) if w not in STOPWORDS and len(w) > 2}
+
+
+@dataclass(frozen=True)
+class PairView:
+    """The parts of a chat record the metrics look at.
+
+    For text-grounded skills the final user turn is "passage, blank line, instruction", as `generate` writes it; for
+    records from elsewhere the last paragraph of the user turn is taken as the instruction.
+    """
+
+    passage: str
+    instruction: str
+    response: str
+
+    @property
+    def embedding_text(self) -> str:
+        """What diversity is measured on: the instruction and its response, not the (shared) passage."""
+        return f"{self.instruction}\n{self.response}"
+
+
+def view_of(messages: list[dict]) -> PairView:
+    user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "") or ""
+    response = next((m["content"] for m in reversed(messages) if m.get("role") == "assistant"), "") or ""
+    passage, separator, instruction = user.strip().rpartition("\n\n")
+    if not separator:
+        passage, instruction = "", user.strip()
+    return PairView(passage.strip(), instruction.strip(), response.strip())
