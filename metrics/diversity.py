@@ -20,7 +20,7 @@ import numpy as np
 from agentinstruct.metrics.text import words
 
 EXACT_LIMIT = 20_000
-DEFAULT_DEDUP_THRESHOLD = 0.95
+DEFAULT_DEDUP_THRESHOLD = 0.9
 CLUSTER_THRESHOLD = 0.6
 
 

@@ -130,7 +130,9 @@ def test_a_refinement_that_breaks_the_instruction_is_reported_and_undone(pipelin
     assert prediction.pairs
     assert all(pair.refinement_rounds == 0 for pair in prediction.pairs)
     assert {p.instruction for p in prediction.pairs} <= {
-        "How many apple trees did Brook plant in 2020?", "Why did the harvest double by 2023?"}
+        "How many apple trees did Brook plant in 2020?",
+        "Why did the harvest double by 2023?",
+    }
     invalid = [f for f in prediction.failures if f.reason == "invalid_output"]
     assert invalid and all(f.stage == "refinement" for f in invalid)
 

@@ -1,0 +1,96 @@
+"""`agentinstruct score` on real embeddings (all-MiniLM-L6-v2), a real faiss index and a real MLflow sqlite store."""
+
+import json
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fixtures.score_cases import DISTINCT, PARAPHRASES
+
+from agentinstruct.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _row(passage: str, question: str, answer: str, kind: str) -> dict:
+    return {
+        "messages": [{"role": "user", "content": f"{passage}\n\n{question}"}, {"role": "assistant", "content": answer}],
+        "kind": kind,
+    }
+
+
+def _twenty_rows() -> list[dict]:
+    rows = [_row(*case, kind="distinct") for case in DISTINCT]
+    rows += [_row(*DISTINCT[i], kind="repeat") for i in (0, 2, 4, 6, 8)]
+    rows += [_row(DISTINCT[i][0], question, answer, kind="paraphrase") for i, question, answer in PARAPHRASES]
+    degenerate = json.loads((FIXTURES / "embedded_degenerate.json").read_text())["outputs"]
+    rows += [
+        _row(DISTINCT[i][0], DISTINCT[i][1], degenerate[j]["output"], kind="degenerate")
+        for j, i in enumerate((1, 3, 5))
+    ]
+    random.Random(3).shuffle(rows)
+    # A repeat must come after its original to be the flagged one: move every original to the front.
+    return sorted(rows, key=lambda r: r["kind"] != "distinct")
+
+
+@pytest.mark.slow
+def test_score_flags_repeats_degenerate_pairs_and_paraphrases(tmp_path, mlflow_uri, capsys):
+    rows = _twenty_rows()
+    source = tmp_path / "pairs.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in rows))
+    assert main(["score", str(source), "--out", str(tmp_path / "scored"), "--no-judge", "--quiet"]) == 0
+    assert "pass rate" in capsys.readouterr().out
+
+    scored = pd.read_parquet(tmp_path / "scored" / "records.parquet")
+    assert list(scored["kind"]) == [r["kind"] for r in rows]  # input order and original columns kept
+    flagged = scored["near_duplicate_of"].notna() | scored["validator_failures"].map(len).gt(0)
+    by_kind = scored.assign(flagged=flagged).groupby("kind")["flagged"]
+    assert by_kind.sum()["repeat"] == 5
+    assert by_kind.sum()["degenerate"] == 3
+    assert by_kind.sum()["paraphrase"] >= 1
+    assert by_kind.sum()["distinct"] <= 1
+    for _, repeat in scored[scored["kind"] == "repeat"].iterrows():
+        original = scored.loc[int(repeat["near_duplicate_of"])]
+        assert original["messages"][0]["content"] == repeat["messages"][0]["content"]
+        assert original["kind"] == "distinct"
+    assert scored[scored["kind"] == "degenerate"]["validator_failures"].map(lambda v: "degenerate" in v).all()
+
+    report = json.loads((tmp_path / "scored" / "report.json").read_text())
+    assert {"pass_rate", "vendi_score", "mean_pairwise_distance", "near_duplicate_rate"} <= set(report)
+    assert report["near_duplicate_rate"] >= 5 / 20
+
+
+@pytest.mark.slow
+def test_vendi_of_ten_identical_rows_is_one_and_the_run_is_in_mlflow(tmp_path, mlflow_uri):
+    import mlflow
+
+    source = tmp_path / "same.parquet"
+    pd.DataFrame([_row(*DISTINCT[0], kind="same")] * 10).to_parquet(source)
+    assert main(["score", str(source), "--out", str(tmp_path / "scored"), "--no-judge", "--quiet"]) == 0
+    report = json.loads((tmp_path / "scored" / "report.json").read_text())
+    assert report["vendi_score"] == pytest.approx(1.0, abs=1e-3)
+    assert report["near_duplicate_rate"] == pytest.approx(0.9)
+
+    run = mlflow.MlflowClient(mlflow_uri).get_run(report["mlflow_run_id"])
+    assert run.data.tags["agentinstruct.kind"] == "score"
+    assert run.data.metrics["vendi_score"] == pytest.approx(1.0, abs=1e-3)
+    assert "report.json" in {a.path for a in mlflow.MlflowClient(mlflow_uri).list_artifacts(run.info.run_id)}
+
+
+@pytest.mark.slow
+def test_score_reads_a_generated_folder_and_a_saved_hf_dataset(tmp_path, mlflow_uri):
+    import datasets
+
+    rows = [_row(*case, kind="distinct") for case in DISTINCT[:4]]
+    datasets.DatasetDict({"train": datasets.Dataset.from_list(rows)}).save_to_disk(str(tmp_path / "hf"))
+    assert main(["score", str(tmp_path / "hf"), "--out", str(tmp_path / "a"), "--no-judge", "--quiet"]) == 0
+    assert len(pd.read_parquet(tmp_path / "a" / "records.parquet")) == 4
+
+
+def test_score_bad_input(tmp_path, mlflow_uri, capsys):
+    assert main(["score", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "o"), "--no-judge"]) == 2
+    assert "dataset path does not exist" in capsys.readouterr().err
+    (tmp_path / "nomsg.jsonl").write_text(json.dumps({"text": "hello"}) + "\n")
+    assert main(["score", str(tmp_path / "nomsg.jsonl"), "--out", str(tmp_path / "o"), "--no-judge"]) == 2
+    assert "no 'messages' column" in capsys.readouterr().err
