@@ -127,7 +127,7 @@ class NoveltyIndex:
     def _switch_to_hnsw(self) -> None:
         vectors = self._index.reconstruct_n(0, self._index.ntotal)
         hnsw = self._faiss.IndexHNSWFlat(self.dimension, 32, self._faiss.METRIC_INNER_PRODUCT)
-        hnsw.hnsw.efSearch = 64
+        hnsw.hnsw.efSearch = 128
         hnsw.add(vectors)
         self._index = hnsw
 

@@ -73,6 +73,10 @@ def test_generate_through_an_openai_compatible_server(stub, text_seeds, tmp_path
         assert user["role"] == "user" and assistant["role"] == "assistant"
         assert assistant["content"].strip()
         assert row["generator_lm"] == "openai/stub-model"
+    for row in dataset:
+        assert row["scores"]["validator_failures"] == [] and row["scores"]["quality"] >= 0.5
+        assert 0.0 <= row["novelty"] <= 1.0
+    assert (out / "rejects" / "rejects.parquet").exists() and (out / "failures" / "failures.parquet").exists()
     parquet = datasets.load_dataset("parquet", data_dir=str(out))["train"]
     assert parquet["seed_id"] == dataset["seed_id"]
     # The passage is in the user turn: the seed text or its transformation (here, the stub's canned text)
@@ -94,7 +98,18 @@ def _assert_mlflow_generate_run(uri: str, run_id: str) -> None:
     assert params["lm"] == "openai/stub-model" and params["program_id"]
     metrics = run.data.metrics
     assert metrics["pairs"] == 3 and metrics["lm_calls"] > 0 and metrics["tokens_in"] > 0
-    assert {"failures", "parse_failure_rate", "wall_seconds", "pairs_per_second"} <= set(metrics)
+    assert {
+        "failures",
+        "parse_failure_rate",
+        "wall_seconds",
+        "pairs_per_second",
+        "pass_rate",
+        "rejected",
+        "vendi_score",
+        "mean_pairwise_distance",
+        "mean_novelty",
+        "instruction_type_entropy",
+    } <= set(metrics)
     contexts = {d.tags[0].value for d in run.inputs.dataset_inputs}
     assert contexts == {"seeds", "generated"}
     artifacts = {a.path for a in client.list_artifacts(run_id)}
@@ -168,3 +183,19 @@ def test_killed_run_keeps_finished_units(stub, text_seeds, tmp_path, mlflow_uri)
     assert summary["pairs"] == 6
     units = [json.loads(line)["unit"] for line in units_file.read_text().splitlines() if line.endswith("}")]
     assert len(units) == len({tuple(u) for u in units})
+
+
+def test_near_duplicates_and_low_quality_pairs_go_to_the_rejects_table(stub, text_seeds, tmp_path, mlflow_uri):
+    import pandas as pd
+
+    out = tmp_path / "out"
+    assert _generate(stub, out, 4, "--seeds", str(text_seeds), "--dedup-threshold", "0.5") == 0
+    kept = datasets.load_from_disk(str(out))
+    rejects = pd.read_parquet(out / "rejects" / "rejects.parquet")
+    duplicates = rejects[rejects["rejection"].str.startswith("near_duplicate_of:")]
+    assert len(duplicates) > 0
+    kept_ids = set(kept["record_id"])
+    for rejection in duplicates["rejection"]:
+        assert rejection.split(":", 1)[1] in kept_ids | set(rejects["record_id"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["rejected"] == len(rejects) and summary["pairs"] == 4
