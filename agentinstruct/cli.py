@@ -74,6 +74,24 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--skill", help="skill whose validators apply (default: the dataset's `skill` column)")
     score.add_argument("--concurrency", type=int, default=1, help="rows judged in parallel")
     score.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    comp = commands.add_parser("compile", help="optimize a skill's flows with a DSPy optimizer against the metrics")
+    comp.add_argument("--skill", default="reading_comprehension", help="skill to compile (default: %(default)s)")
+    comp.add_argument("--seeds", default=DEFAULT_SEEDS, help="seeds to train and validate on ('bundled' by default)")
+    comp.add_argument("--optimizer", required=True, help="bootstrap, random-search, mipro, gepa or simba")
+    comp.add_argument("--out", required=True, help="file to save the compiled program to (DSPy JSON state)")
+    comp.add_argument("--lm", default="embedded", help="generator LM (default: %(default)s)")
+    comp.add_argument("--api-base", help="base URL of an OpenAI-compatible server")
+    comp.add_argument("--prompt-lm", help="LM for MIPROv2 proposals / GEPA reflection (default: --lm)")
+    comp.add_argument("--judge-lm", help="judge LM; without it the metric uses validators and novelty only")
+    comp.add_argument("--val-fraction", type=float, default=0.3, help="held-out share of the seeds")
+    comp.add_argument("--budget", type=int, help="most generator LM calls the optimizer may spend")
+    comp.add_argument("--seed", type=int, default=0, help="random seed (split, plans, optimizer)")
+    comp.add_argument("--refine-rounds", type=int, default=1, help="Suggester/Editor rounds per instruction")
+    comp.add_argument("--max-demos", type=int, default=2, help="most bootstrapped demos per predictor")
+    comp.add_argument("--max-seeds", type=int, help="use only this many seeds (by seed id)")
+    comp.add_argument("--text-field", default="text", help="text column of .jsonl/.parquet/HF seeds")
+    comp.add_argument("--quiet", action="store_true", help="no progress messages")
     return parser
 
 
@@ -84,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _generate(args)
         if args.command == "score":
             return _score(args)
+        if args.command == "compile":
+            return _compile(args)
     except UserError as exc:
         print(f"agentinstruct: error: {exc}", file=sys.stderr)
         return 2
@@ -167,6 +187,32 @@ def _score(args: argparse.Namespace) -> int:
         concurrency=max(1, args.concurrency),
     )
     print(format_report(score_dataset(config, show_progress=not args.quiet)))
+    return 0
+
+
+def _compile(args: argparse.Namespace) -> int:
+    _quiet_libraries()
+    from agentinstruct.optimizers.compile import CompileConfig, compile_program, format_result
+    from agentinstruct.seeds import BUNDLED_CORPUS
+
+    config = CompileConfig(
+        skill=args.skill,
+        seeds=str(BUNDLED_CORPUS) if args.seeds == DEFAULT_SEEDS else args.seeds,
+        optimizer=args.optimizer,
+        out=args.out,
+        lm=args.lm,
+        api_base=args.api_base,
+        prompt_lm=args.prompt_lm,
+        judge_lm=args.judge_lm,
+        val_fraction=args.val_fraction,
+        budget=args.budget,
+        seed=args.seed,
+        refine_rounds=args.refine_rounds,
+        max_demos=args.max_demos,
+        max_seeds=args.max_seeds,
+        text_field=args.text_field,
+    )
+    print(format_result(compile_program(config, show_progress=not args.quiet)))
     return 0
 
 

@@ -25,10 +25,13 @@ if TYPE_CHECKING:
 MODEL_NAME = "embedded/gemma-3-270m-q4_k_m"
 """The model string the embedded backend is known by; DSPy's cache keys include it."""
 
-DECODING_REVISION = 2
+DECODING_REVISION = 3
 """Bump when the engine's decoding changes (prompt flattening, stops, guards): cached responses then stop matching."""
 
 _FIELD_MARKER = re.compile(r"\[\[ ## (\w+) ## \]\]")
+_STRUCTURE_TEMPLATE = re.compile(
+    r"All interactions will be structured in the following way.*?(?=In adhering to this structure)", re.DOTALL
+)
 _OUTPUT_REQUIREMENTS = re.compile(r"Respond with the corresponding output fields, starting with the field [^\n]*")
 _STOP = ("[[ ##",)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
@@ -212,13 +215,14 @@ class EmbeddedEngine:
 def flatten_request(request: Request) -> tuple[str, list[str]]:
     """Turn a chat request into one completion prompt, and find the output fields the adapter asked for.
 
-    The output requirements sentence ChatAdapter appends to the last user turn is removed: it is an instruction a base
-    model cannot use, and the engine fulfils it by prefilling the markers instead.
+    Two things ChatAdapter writes for chat models are removed: the output-requirements sentence at the end of the last
+    user turn (the engine fulfils it by prefilling the markers) and the system message's template of placeholders
+    (`[[ ## text ## ]]` / `{text}`), which a base model copies instead of filling in.
     """
     parts: list[str] = []
     if request.system:
         system = request.system if isinstance(request.system, str) else "".join(p.text for p in request.system)
-        parts.append(system.strip())
+        parts.append(_STRUCTURE_TEMPLATE.sub("", system).strip())
     parts.extend((message.text or "").strip() for message in request.messages)
     last = parts[-1]
     requirement = _OUTPUT_REQUIREMENTS.search(last)

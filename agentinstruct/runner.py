@@ -118,7 +118,7 @@ def generate(config: GenerateConfig, *, show_progress: bool = True) -> GenerateS
     import dspy
 
     from agentinstruct.metrics import Embedder, Scorer, view_of
-    from agentinstruct.optimizers import load_program, program_id
+    from agentinstruct.optimizers import load_program, program_id, program_metadata
     from agentinstruct.programs import AgentInstructPipeline, get_skill
     from agentinstruct.records import make_failure, make_record
     from agentinstruct.tracking import log_table_dataset, tracked_run
@@ -172,9 +172,11 @@ def generate(config: GenerateConfig, *, show_progress: bool = True) -> GenerateS
     kept = [r for unit in sorted(store.completed) for r in store.completed[unit].records]
     scorer.remember([view_of(r["messages"]) for r in kept], [r["record_id"] for r in kept])
 
+    compile_run_id = program_metadata(config.program).get("compile_run_id") if config.program else None
     params = {
         **asdict(config),
         "program_id": pid,
+        "compile_run_id": compile_run_id,
         "generator_lm": lm.model,
         "seeds_loaded": len(seed_set.seeds),
         "seeds_skipped": len(seed_set.skipped),
@@ -183,7 +185,8 @@ def generate(config: GenerateConfig, *, show_progress: bool = True) -> GenerateS
     token_totals: Counter = Counter()
     totals_lock = threading.Lock()
     started = time.perf_counter()
-    with tracked_run("generate", params, run_name=f"generate-{skill.name}") as run:
+    link = {"agentinstruct.compile_run_id": compile_run_id} if compile_run_id else None
+    with tracked_run("generate", params, run_name=f"generate-{skill.name}", tags=link) as run:
         run_id = run.info.run_id
         lineage = {"program_id": pid, "generator_lm": lm.model, "run_id": run_id}
         log_table_dataset(

@@ -36,8 +36,16 @@ def redact(value: Any) -> Any:
 
 
 @contextmanager
-def tracked_run(kind: str, params: Mapping[str, Any], *, run_name: str | None = None) -> Iterator[Any]:
-    """Start an MLflow run of `kind` with DSPy autologging, log `params`, and yield the active run."""
+def tracked_run(
+    kind: str,
+    params: Mapping[str, Any],
+    *,
+    run_name: str | None = None,
+    autolog: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> Iterator[Any]:
+    """Start an MLflow run of `kind` with DSPy autologging (`autolog` adds options such as `log_compiles`), log
+    `params`, and yield the active run."""
     import logging
 
     import mlflow
@@ -46,8 +54,8 @@ def tracked_run(kind: str, params: Mapping[str, Any], *, run_name: str | None = 
     logging.getLogger("alembic").setLevel(logging.WARNING)
     mlflow.set_tracking_uri(tracking_uri())
     mlflow.set_experiment(EXPERIMENT)
-    mlflow.dspy.autolog(log_traces=True, silent=True)
-    with mlflow.start_run(run_name=run_name, tags={KIND_TAG: kind}) as run:
+    mlflow.dspy.autolog(log_traces=True, silent=True, **(autolog or {}))
+    with mlflow.start_run(run_name=run_name, tags={KIND_TAG: kind, **(tags or {})}) as run:
         mlflow.log_params({key: _param_value(value) for key, value in redact(dict(params)).items()})
         try:
             yield run

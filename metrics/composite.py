@@ -57,6 +57,12 @@ class CompositeMetric:
         self.bootstrap_threshold = bootstrap_threshold
         self._pool: NoveltyIndex | None = None
         self._lock = threading.Lock()
+        self._last = threading.local()
+
+    @property
+    def last_details(self) -> tuple[list[RecordScore], list[float | None]]:
+        """The per-pair scores and novelties of this thread's last `evaluate` (for reports, without re-judging)."""
+        return getattr(self._last, "scores", []), getattr(self._last, "novelties", [])
 
     def __call__(self, example: Any, pred: Any, trace: Any = None) -> float | bool:
         score, _ = self.evaluate(example, pred)
@@ -73,6 +79,7 @@ class CompositeMetric:
 
     def evaluate(self, example: Any, pred: Any) -> tuple[float, str]:
         pairs = list(getattr(pred, "pairs", None) or [])
+        self._last.scores, self._last.novelties = [], []
         if not pairs:
             failures = getattr(pred, "failures", None) or []
             reasons = "; ".join(f"{f.stage}: {f.reason} ({f.detail})" for f in failures[:3])
@@ -80,6 +87,7 @@ class CompositeMetric:
         views = [PairView(p.passage, p.instruction, p.response) for p in pairs]
         scores = [self.scorer.assess(view) for view in views]
         novelties = self._novelty(views, scores, _seed_key(example))
+        self._last.scores, self._last.novelties = scores, novelties
         totals, notes = [], []
         for view, score, novelty in zip(views, scores, novelties, strict=True):
             totals.append(self._combine(score, novelty))

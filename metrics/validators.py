@@ -29,6 +29,12 @@ _QUESTION_START = re.compile(
     r"rewrite|write|classify|evaluate|discuss|infer|based on|in the passage|using the passage)\b",
     re.IGNORECASE,
 )
+_TASK_VERB = re.compile(
+    r"^(identify|list|name|explain|describe|summarize|summarise|compare|contrast|match|order|arrange|rank|choose|"
+    r"select|fill|complete|decide|determine|state|give|find|calculate|compute|estimate|rewrite|write|classify|"
+    r"evaluate|discuss|infer)\b",
+    re.IGNORECASE,
+)
 _NOT_IN_PASSAGE = re.compile(
     r"(does not|doesn't|do not|did not|never) (say|state|mention|give|specify|provide|contain|include)|"
     r"not (stated|mentioned|given|specified|provided)|cannot be (determined|answered)|no information",
@@ -116,9 +122,16 @@ def _copies(view: PairView) -> str | None:
 
 
 def asks_something(instruction: str) -> bool:
-    """Whether an instruction asks a question or sets a task (a question mark, a blank, or a leading task verb)."""
+    """Whether an instruction asks a question or sets a task: a question mark, a blank, or a task verb opening it or
+    one of its clauses ("In a short essay, compare ...")."""
     text = instruction.strip()
-    return "?" in text or "____" in text or bool(_QUESTION_START.search(text))
+    clauses = (part.strip() for part in re.split(r"[,:;]", text)[1:3])
+    return (
+        "?" in text
+        or "____" in text
+        or bool(_QUESTION_START.search(text))
+        or any(_TASK_VERB.search(clause) for clause in clauses)
+    )
 
 
 def _no_question(view: PairView) -> str | None:

@@ -1,5 +1,33 @@
 """Building, running and evaluating DSPy optimizers over a skill's pipeline; saving and loading compiled programs."""
 
-from agentinstruct.optimizers.programs import load_program, program_id, program_state, save_program
+from agentinstruct.optimizers.budget import BudgetedLM, BudgetExhausted, CallBudget
+from agentinstruct.optimizers.compile import (
+    OPTIMIZERS,
+    CompileConfig,
+    CompileResult,
+    Evaluation,
+    build_optimizer,
+    compile_program,
+    evaluate,
+    split_seeds,
+)
+from agentinstruct.optimizers.programs import load_program, program_id, program_metadata, program_state, save_program
 
-__all__ = ["load_program", "program_id", "program_state", "save_program"]
+__all__ = [
+    "OPTIMIZERS",
+    "BudgetExhausted",
+    "BudgetedLM",
+    "CallBudget",
+    "CompileConfig",
+    "CompileResult",
+    "Evaluation",
+    "build_optimizer",
+    "compile_program",
+    "evaluate",
+    "load_program",
+    "program_id",
+    "program_metadata",
+    "program_state",
+    "save_program",
+    "split_seeds",
+]

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from agentinstruct.programs.pipeline import AgentInstructPipeline
 
 SKILL_KEY = "agentinstruct_skill"
+METADATA_KEY = "agentinstruct_metadata"
 
 
 def program_state(program: AgentInstructPipeline) -> dict:
@@ -26,11 +27,23 @@ def program_id(program: AgentInstructPipeline) -> str:
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()[:16]
 
 
-def save_program(program: AgentInstructPipeline, path: str | Path) -> Path:
+def save_program(program: AgentInstructPipeline, path: str | Path, metadata: dict | None = None) -> Path:
+    """Write the program state as JSON; `metadata` (e.g. the compile run that made it) travels with it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(program_state(program), indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    state = {**program_state(program), METADATA_KEY: metadata or {}}
+    path.write_text(json.dumps(state, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
     return path
+
+
+def program_metadata(path: str | Path) -> dict:
+    """The metadata saved with a program (empty for a file without any)."""
+    try:
+        state = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    metadata = state.get(METADATA_KEY) if isinstance(state, dict) else None
+    return metadata if isinstance(metadata, dict) else {}
 
 
 def load_program(program: AgentInstructPipeline, path: str | Path) -> AgentInstructPipeline:
@@ -55,7 +68,7 @@ def load_program(program: AgentInstructPipeline, path: str | Path) -> AgentInstr
     if missing:
         raise UserError(f"program file {path} lacks {len(missing)} predictors of this skill (e.g. {missing[0]})")
     try:
-        program.load_state({name: value for name, value in state.items() if name != SKILL_KEY})
+        program.load_state({name: value for name, value in state.items() if name not in (SKILL_KEY, METADATA_KEY)})
     except Exception as exc:  # DSPy raises KeyError/TypeError/ValueError for malformed predictor state
         raise UserError(f"program file {path} is corrupt: {type(exc).__name__}: {exc}") from exc
     return program

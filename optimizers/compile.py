@@ -1,0 +1,350 @@
+"""`compile`: tune a skill's pipeline with a DSPy optimizer against the composite metric, and prove it on held-out
+seeds the optimizer never saw."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import dspy
+
+from agentinstruct.errors import UserError
+from agentinstruct.lm import EMBEDDED
+from agentinstruct.seeds import DEFAULT_MAX_CHARS, Seed
+
+OPTIMIZERS = ("bootstrap", "random-search", "mipro", "gepa", "simba")
+
+
+@dataclass
+class CompileConfig:
+    """What `agentinstruct compile` was asked to do."""
+
+    skill: str
+    seeds: str
+    optimizer: str
+    out: str
+    lm: str = EMBEDDED
+    api_base: str | None = None
+    prompt_lm: str | None = None
+    judge_lm: str | None = None
+    val_fraction: float = 0.3
+    budget: int | None = None
+    seed: int = 0
+    refine_rounds: int = 1
+    max_demos: int = 2
+    text_field: str = "text"
+    max_chars: int = DEFAULT_MAX_CHARS
+    embedding_model: str | None = None
+    max_seeds: int | None = None
+
+    def validate(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise UserError(f"unknown optimizer '{self.optimizer}' (available: {', '.join(OPTIMIZERS)})")
+        if not 0 < self.val_fraction < 1:
+            raise UserError(f"--val-fraction must be between 0 and 1, got {self.val_fraction}")
+        if self.budget is not None and self.budget < 1:
+            raise UserError(f"--budget must be at least 1 LM call, got {self.budget}")
+        if self.max_demos < 1:
+            raise UserError(f"--max-demos must be at least 1, got {self.max_demos}")
+
+
+@dataclass
+class Evaluation:
+    """A program's figures on a set of seeds (every metric the compile run reports, baseline and compiled)."""
+
+    seeds: int
+    pairs: int
+    failures: int
+    pass_rate: float
+    mean_novelty: float
+    composite: float
+    judge_overall: float | None = None
+
+    def as_metrics(self, prefix: str) -> dict[str, float]:
+        return {f"{prefix}_{k}": float(v) for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass
+class CompileResult:
+    run_id: str
+    optimizer: str
+    train_size: int
+    val_size: int
+    baseline: Evaluation
+    compiled: Evaluation
+    lm_calls: int
+    budget: int | None
+    budget_exhausted: bool
+    wall_seconds: float
+    program_path: str
+    program_id: str
+    demos: dict[str, int] = field(default_factory=dict)
+
+
+def split_seeds(seeds: Sequence[Seed], val_fraction: float, seed: int) -> tuple[list[Seed], list[Seed]]:
+    """A reproducible train/validation split (by seed id, so file order does not matter).
+
+    Raises:
+        UserError: Either side would be empty.
+    """
+    ordered = sorted(seeds, key=lambda s: s.seed_id)
+    random.Random(seed).shuffle(ordered)
+    val_size = max(1, math.ceil(len(ordered) * val_fraction))
+    train, val = ordered[val_size:], ordered[:val_size]
+    if not train:
+        raise UserError(f"the train split is empty: {len(seeds)} seeds with --val-fraction {val_fraction}")
+    return train, val
+
+
+def as_examples(seeds: Sequence[Seed], random_seed: int, refine_rounds: int) -> list[dspy.Example]:
+    return [
+        dspy.Example(seed=s.text, seed_id=s.seed_id, random_seed=random_seed, refine_rounds=refine_rounds).with_inputs(
+            "seed", "seed_id", "random_seed", "refine_rounds"
+        )
+        for s in seeds
+    ]
+
+
+def evaluate(program: Any, examples: Sequence[dspy.Example], metric_factory) -> Evaluation:
+    """Run `program` on every example and measure its pairs with a fresh metric (a fresh novelty pool)."""
+    metric = metric_factory()
+    composites, pairs, failures, passed, novelties, judged = [], 0, 0, 0, [], []
+    for example in examples:
+        prediction = program(**example.inputs())
+        composites.append(metric(example, prediction))
+        pairs += len(prediction.pairs)
+        failures += len(prediction.failures)
+        scores, pair_novelties = metric.last_details
+        passed += sum(score.passed for score in scores)
+        judged += [score.judgement.overall for score in scores if score.judgement is not None]
+        novelties += [n for n in pair_novelties if n is not None]
+    return Evaluation(
+        seeds=len(examples),
+        pairs=pairs,
+        failures=failures,
+        pass_rate=passed / pairs if pairs else 0.0,
+        mean_novelty=sum(novelties) / len(novelties) if novelties else 0.0,
+        composite=sum(composites) / len(composites) if composites else 0.0,
+        judge_overall=sum(judged) / len(judged) if judged else None,
+    )
+
+
+def build_optimizer(
+    name: str, metric, *, max_demos: int, prompt_lm, task_lm, budget: int | None, train_size: int, seed: int
+):
+    """The DSPy optimizer called `name`, configured small enough for a CPU model and within `budget` where it has
+    its own knob."""
+    if name == "bootstrap":
+        return dspy.BootstrapFewShot(metric=metric, max_bootstrapped_demos=max_demos, max_labeled_demos=0, max_rounds=1)
+    if name == "random-search":
+        return dspy.BootstrapFewShotWithRandomSearch(
+            metric=metric,
+            max_bootstrapped_demos=max_demos,
+            max_labeled_demos=0,
+            num_candidate_programs=2,
+            num_threads=1,
+        )
+    if name == "mipro":
+        return dspy.MIPROv2(
+            metric=metric,
+            prompt_model=prompt_lm,
+            task_model=task_lm,
+            auto=None,
+            num_candidates=2,
+            max_bootstrapped_demos=max_demos,
+            max_labeled_demos=0,
+            num_threads=1,
+            seed=seed,
+            verbose=False,
+        )
+    if name == "gepa":
+        calls = max(budget // 10, train_size + 1) if budget else 4 * train_size
+        return dspy.GEPA(
+            metric=metric.feedback,
+            max_metric_calls=calls,
+            reflection_lm=prompt_lm,
+            num_threads=1,
+            seed=seed,
+            track_stats=False,
+        )
+    if name == "simba":
+        return dspy.SIMBA(
+            metric=metric,
+            bsize=min(4, train_size),
+            num_candidates=2,
+            max_steps=1,
+            max_demos=max_demos,
+            prompt_model=prompt_lm,
+            num_threads=1,
+        )
+    raise UserError(f"unknown optimizer '{name}' (available: {', '.join(OPTIMIZERS)})")
+
+
+def run_optimizer(optimizer, name: str, student, trainset: list[dspy.Example], valset: list[dspy.Example]):
+    """Call the optimizer's `compile` with the arguments its signature wants."""
+    if name == "bootstrap":
+        return optimizer.compile(student, teacher=student.deepcopy(), trainset=trainset)
+    if name == "random-search":
+        return optimizer.compile(student, teacher=student.deepcopy(), trainset=trainset, valset=valset)
+    if name == "mipro":
+        return optimizer.compile(
+            student, trainset=trainset, valset=valset, num_trials=2, minibatch=False, requires_permission_to_run=False
+        )
+    if name == "gepa":
+        return optimizer.compile(student, trainset=trainset, valset=valset)
+    return optimizer.compile(student, trainset=trainset)
+
+
+def keep_starter_demos(compiled, starter) -> None:
+    """Put each predictor's starter demo back behind whatever the optimizer found.
+
+    Bootstrapping resets the student, and only predictors exercised by a successful trace get demos back: with one
+    agent per transformation and instruction type, most predictors would lose their only worked example.
+    """
+    starters = dict(starter.named_predictors())
+    for name, predictor in compiled.named_predictors():
+        own = starters[name].demos
+        predictor.demos = list(predictor.demos) + [demo for demo in own if demo not in predictor.demos]
+
+
+def compile_program(config: CompileConfig, *, show_progress: bool = True) -> CompileResult:
+    """Split the seeds, score the uncompiled pipeline on the held-out part, optimize on the rest, score the compiled
+    pipeline on the same held-out part, save it, and record everything in an MLflow run tagged `compile`."""
+    import mlflow
+
+    from agentinstruct.lm import build_lm, check_lm
+    from agentinstruct.metrics import CompositeMetric, Embedder
+    from agentinstruct.optimizers.budget import BudgetedLM, CallBudget
+    from agentinstruct.optimizers.programs import program_id, save_program
+    from agentinstruct.programs import AgentInstructPipeline, get_skill
+    from agentinstruct.seeds import load_seeds
+    from agentinstruct.tracking import tracked_run
+
+    config.validate()
+    skill = get_skill(config.skill)
+    seeds = load_seeds(
+        config.seeds, text_field=config.text_field, max_chars=config.max_chars, kinds=skill.seed_kinds
+    ).seeds
+    if config.max_seeds:
+        seeds = sorted(seeds, key=lambda s: s.seed_id)[: config.max_seeds]
+    train, val = split_seeds(seeds, config.val_fraction, config.seed)
+    lm = build_lm(config.lm, config.api_base)
+    prompt_lm = build_lm(config.prompt_lm, config.api_base) if config.prompt_lm else lm
+    judge_lm = build_lm(config.judge_lm, config.api_base, temperature=0.0, max_tokens=64) if config.judge_lm else None
+    check_lm(lm, config.api_base)
+    embedder = Embedder(config.embedding_model)
+    budget = CallBudget(config.budget)
+    task_lm = BudgetedLM.wrap(lm, budget)
+    trainset = as_examples(train, config.seed, config.refine_rounds)
+    valset = as_examples(val, config.seed, config.refine_rounds)
+
+    def metric_factory() -> CompositeMetric:
+        return CompositeMetric(skill=skill.name, judge_lm=judge_lm, embedder=embedder)
+
+    pipeline = AgentInstructPipeline(skill)
+    params = {
+        **asdict(config),
+        "train_size": len(train),
+        "val_size": len(val),
+        "generator_lm": lm.model,
+        "prompt_lm": prompt_lm.model,
+        "uncompiled_program_id": program_id(pipeline),
+    }
+    started = time.perf_counter()
+    with tracked_run(
+        "compile",
+        params,
+        run_name=f"compile-{config.optimizer}-{skill.name}",
+        autolog={"log_compiles": True, "log_evals": True},
+    ) as run:
+        _say(show_progress, f"baseline: scoring the uncompiled pipeline on {len(val)} held-out seeds")
+        with dspy.context(lm=lm):
+            baseline = evaluate(pipeline, valset, metric_factory)
+        mlflow.log_metrics(baseline.as_metrics("baseline"))
+        _say(
+            show_progress,
+            f"optimizing with {config.optimizer} on {len(train)} train seeds"
+            + (f" (budget {config.budget} LM calls)" if config.budget else ""),
+        )
+        optimizer = build_optimizer(
+            config.optimizer,
+            metric_factory(),
+            max_demos=config.max_demos,
+            prompt_lm=prompt_lm,
+            task_lm=task_lm,
+            budget=config.budget,
+            train_size=len(train),
+            seed=config.seed,
+        )
+        with dspy.context(lm=task_lm):
+            compiled = run_optimizer(optimizer, config.optimizer, pipeline.deepcopy(), trainset, valset)
+        keep_starter_demos(compiled, pipeline)
+        spent = budget.spent
+        _say(show_progress, f"compiled: scoring the compiled pipeline on the same {len(val)} held-out seeds")
+        with dspy.context(lm=lm):
+            compiled_eval = evaluate(compiled, valset, metric_factory)
+        mlflow.log_metrics(
+            {**compiled_eval.as_metrics("compiled"), "lm_calls": spent, "budget_refused_calls": budget.refused}
+        )
+        path = save_program(
+            compiled, config.out, metadata={"compile_run_id": run.info.run_id, "optimizer": config.optimizer}
+        )
+        mlflow.log_artifact(str(path), artifact_path="program")
+        mlflow.set_tag("agentinstruct.program_id", program_id(compiled))
+        result = CompileResult(
+            run_id=run.info.run_id,
+            optimizer=config.optimizer,
+            train_size=len(train),
+            val_size=len(val),
+            baseline=baseline,
+            compiled=compiled_eval,
+            lm_calls=spent,
+            budget=config.budget,
+            budget_exhausted=budget.exhausted,
+            wall_seconds=round(time.perf_counter() - started, 1),
+            program_path=str(path),
+            program_id=program_id(compiled),
+            demos={name: len(p.demos) for name, p in compiled.named_predictors()},
+        )
+    return result
+
+
+def _say(enabled: bool, message: str) -> None:
+    if enabled:
+        import sys
+
+        print(f"[compile] {message}", file=sys.stderr, flush=True)
+
+
+def format_result(result: CompileResult) -> str:
+    rows = [
+        ("validator pass rate", "pass_rate", "{:.1%}"),
+        ("composite", "composite", "{:.3f}"),
+        ("mean novelty", "mean_novelty", "{:.3f}"),
+        ("judge overall (1-5)", "judge_overall", "{:.2f}"),
+        ("pairs", "pairs", "{}"),
+        ("failed stages", "failures", "{}"),
+    ]
+    lines = [f"{'held-out seeds: ' + str(result.val_size):<24} {'baseline':>10} {'compiled':>10}"]
+    for label, name, fmt in rows:
+        before, after = getattr(result.baseline, name), getattr(result.compiled, name)
+        if before is None and after is None:
+            continue
+        shown = ["n/a" if value is None else fmt.format(value) for value in (before, after)]
+        lines.append(f"{label:<24} {shown[0]:>10} {shown[1]:>10}")
+    lines += [
+        f"optimizer               {result.optimizer} on {result.train_size} train seeds, {result.lm_calls} LM calls"
+        + (
+            f" of a {result.budget} budget" + (" (exhausted)" if result.budget_exhausted else "")
+            if result.budget
+            else ""
+        ),
+        f"wall time               {result.wall_seconds:.0f} s",
+        f"program                 {result.program_path}  (program_id {result.program_id})",
+        f"mlflow run              {result.run_id}",
+    ]
+    return "\n".join(lines)

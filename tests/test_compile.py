@@ -1,0 +1,175 @@
+"""`compile`: every optimizer end to end on DummyLM-driven pipelines, budgets, program save/load, MLflow."""
+
+import json
+import subprocess
+import sys
+
+import dspy
+import pytest
+from conftest import UNIVERSAL_ANSWER
+from dspy.utils import DummyLM
+
+from agentinstruct.cli import main
+from agentinstruct.errors import UserError
+from agentinstruct.optimizers import (
+    OPTIMIZERS,
+    BudgetedLM,
+    BudgetExhausted,
+    CallBudget,
+    CompileConfig,
+    compile_program,
+    load_program,
+    program_id,
+    program_metadata,
+    split_seeds,
+)
+from agentinstruct.programs import AgentInstructPipeline, get_skill
+from agentinstruct.seeds import load_seeds
+
+# Besides the pipeline's fields, answers for the optimizers' own prompts (MIPROv2 proposals, SIMBA advice, ...).
+OPTIMIZER_ANSWER = {
+    **UNIVERSAL_ANSWER,
+    "proposed_instruction": "Write one precise question that only the passage can answer.",
+    "program_description": "Generates reading-comprehension questions and answers.",
+    "module_description": "Writes questions.",
+    "dataset_description": "Short factual passages.",
+    "observations": "Passages are factual.",
+    "summary": "Factual passages.",
+    "discussion": "The better trajectory asked about a stated number.",
+    "module_advice": "{}",
+    "new_instruction": "Ask about a stated fact.",
+}
+
+
+@pytest.fixture
+def dummy_everything(monkeypatch):
+    """Every LM role is a DummyLM answering every field any prompt asks for."""
+    import agentinstruct.optimizers.compile as compile_module
+
+    lm = DummyLM([OPTIMIZER_ANSWER] * 20000)
+    monkeypatch.setattr("agentinstruct.lm.build_lm", lambda *args, **kwargs: lm)
+    monkeypatch.setattr("agentinstruct.lm.check_lm", lambda *args, **kwargs: None)
+    return compile_module
+
+
+def _config(tmp_path, text_seeds, optimizer, **extra) -> CompileConfig:
+    return CompileConfig(
+        skill="reading_comprehension",
+        seeds=str(text_seeds),
+        optimizer=optimizer,
+        out=str(tmp_path / "program.json"),
+        val_fraction=0.3,
+        **extra,
+    )
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_every_optimizer_compiles_end_to_end(optimizer, dummy_everything, text_seeds, tmp_path, mlflow_uri):
+    result = compile_program(_config(tmp_path, text_seeds, optimizer, budget=400), show_progress=False)
+    assert (result.train_size, result.val_size) == (2, 1)
+    assert result.baseline.pairs > 0 and result.compiled.pairs > 0
+    assert 0 <= result.compiled.composite <= 1
+    fresh = load_program(AgentInstructPipeline(get_skill("reading_comprehension")), result.program_path)
+    assert program_id(fresh) == result.program_id
+    assert program_metadata(result.program_path)["compile_run_id"] == result.run_id
+
+
+def test_compiled_programs_keep_every_starter_demo(dummy_everything, text_seeds, tmp_path, mlflow_uri):
+    result = compile_program(_config(tmp_path, text_seeds, "bootstrap"), show_progress=False)
+    starter = AgentInstructPipeline(get_skill("reading_comprehension"))
+    compiled = load_program(AgentInstructPipeline(get_skill("reading_comprehension")), result.program_path)
+    compiled_demos = dict(compiled.named_predictors())
+    for name, predictor in starter.named_predictors():
+        kept = [dict(demo) for demo in compiled_demos[name].demos]
+        assert all(dict(demo) in kept for demo in predictor.demos), name
+
+
+def test_compile_run_in_mlflow_and_generate_links_back(dummy_everything, text_seeds, tmp_path, mlflow_uri, monkeypatch):
+    import mlflow
+
+    result = compile_program(_config(tmp_path, text_seeds, "bootstrap"), show_progress=False)
+    client = mlflow.MlflowClient(mlflow_uri)
+    run = client.get_run(result.run_id)
+    assert run.data.tags["agentinstruct.kind"] == "compile"
+    assert run.data.params["optimizer"] == "bootstrap" and run.data.params["train_size"] == "2"
+    for name in ("pass_rate", "composite", "mean_novelty", "pairs"):
+        assert f"baseline_{name}" in run.data.metrics and f"compiled_{name}" in run.data.metrics
+    assert run.data.metrics["lm_calls"] > 0
+    assert [a.path for a in client.list_artifacts(result.run_id, "program")] == ["program/program.json"]
+
+    from agentinstruct.runner import GenerateConfig, generate
+
+    summary = generate(
+        GenerateConfig(
+            skill="reading_comprehension",
+            seeds=str(text_seeds),
+            n=1,
+            out=str(tmp_path / "gen"),
+            program=result.program_path,
+            min_quality=0.0,
+        ),
+        show_progress=False,
+    )
+    generate_run = client.get_run(summary.run_id)
+    assert generate_run.data.tags["agentinstruct.compile_run_id"] == result.run_id
+    assert generate_run.data.params["program_id"] == result.program_id
+
+
+def test_budget_caps_lm_calls_and_the_compile_still_finishes(dummy_everything, text_seeds, tmp_path, mlflow_uri):
+    result = compile_program(_config(tmp_path, text_seeds, "bootstrap", budget=1), show_progress=False)
+    assert result.lm_calls == 1 and result.budget_exhausted
+    assert result.compiled.pairs > 0  # the held-out evaluation is outside the optimizer's budget
+
+
+def test_budgeted_lm_refuses_past_the_cap():
+    budget = CallBudget(2)
+    lm = BudgetedLM.wrap(DummyLM([{"answer": "x"}] * 5), budget)
+    with dspy.context(lm=lm):
+        for _ in range(2):
+            dspy.Predict("question -> answer")(question="q")
+        with pytest.raises(BudgetExhausted):
+            dspy.Predict("question -> answer")(question="q")
+    assert (budget.spent, budget.refused) == (2, 1)
+
+
+def test_split_is_reproducible_and_disjoint(text_seeds):
+    seeds = load_seeds(text_seeds).seeds
+    train, val = split_seeds(seeds, 0.3, seed=1)
+    assert split_seeds(list(reversed(seeds)), 0.3, seed=1) == (train, val)
+    assert not {s.seed_id for s in train} & {s.seed_id for s in val}
+    with pytest.raises(UserError, match="train split is empty"):
+        split_seeds(seeds[:1], 0.5, seed=0)
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--optimizer", "adamw"], "unknown optimizer 'adamw'"),
+        (["--optimizer", "bootstrap", "--budget", "0"], "--budget must be at least 1"),
+        (["--optimizer", "bootstrap", "--val-fraction", "1.5"], "--val-fraction must be between 0 and 1"),
+        (["--optimizer", "bootstrap", "--max-seeds", "1"], "train split is empty"),
+    ],
+)
+def test_compile_bad_input(extra, expected, tmp_path, mlflow_uri, capsys):
+    assert main(["compile", "--out", str(tmp_path / "p.json"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and expected in err
+
+
+def test_saved_program_loads_identically_in_a_fresh_process(tmp_path):
+    from agentinstruct.optimizers import save_program
+
+    program = AgentInstructPipeline(get_skill("reading_comprehension"))
+    predictor = program.instruction_generation.agents["inference"]
+    predictor.demos = [dspy.Example(passage="p", questions="Why?"), *predictor.demos]
+    predictor.signature = predictor.signature.with_instructions("Ask why, citing the passage.")
+    path = save_program(program, tmp_path / "program.json", metadata={"compile_run_id": "abc"})
+    code = (
+        "import json, sys; from agentinstruct.programs import AgentInstructPipeline, get_skill; "
+        "from agentinstruct.optimizers import load_program, program_id; "
+        "p = load_program(AgentInstructPipeline(get_skill('reading_comprehension')), sys.argv[1]); "
+        "a = p.instruction_generation.agents['inference']; "
+        "print(json.dumps([program_id(p), a.signature.instructions, len(a.demos)]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == [program_id(program), "Ask why, citing the passage.", len(predictor.demos)]
