@@ -150,6 +150,57 @@ def _ungrounded(view: PairView, min_support: float = 0.5) -> str | None:
     return None
 
 
+def _off_topic(view: PairView, min_share: float = 0.25) -> str | None:
+    if not view.passage:
+        return None
+    asked = content_words(view.instruction) - _GENERIC_TASK_WORDS
+    if len(asked) < 3:
+        return None
+    share = len(asked & content_words(view.passage)) / len(asked)
+    if share < min_share:
+        return f"the instruction is not about its passage ({share:.0%} of its content words occur there)"
+    return None
+
+
+_GENERIC_TASK_WORDS = frozenset(
+    [
+        "ask",
+        "answer",
+        "question",
+        "questions",
+        "passage",
+        "text",
+        "author",
+        "following",
+        "true",
+        "false",
+        "best",
+        "statement",
+        "describe",
+        "explain",
+        "identify",
+        "list",
+        "name",
+        "summarize",
+        "compare",
+        "contrast",
+        "match",
+        "order",
+        "choose",
+        "select",
+        "write",
+        "essay",
+        "short",
+        "according",
+        "many",
+        "much",
+        "main",
+        "idea",
+        "purpose",
+    ]
+)
+
+
 def options_of(instruction: str) -> dict[str, str]:
     """Multiple-choice options written inline as `(A) text (B) text ...`, by letter."""
     return {letter.upper(): option.strip() for letter, option in _OPTION.findall(instruction)}
@@ -181,6 +232,7 @@ VALIDATORS: tuple[Validator, ...] = (
 SKILL_VALIDATORS: dict[str, tuple[Validator, ...]] = {
     "reading_comprehension": (
         Validator("no_question", _no_question),
+        Validator("off_topic", _off_topic),
         Validator("ungrounded", _ungrounded),
         Validator("mcq_answer_not_an_option", _mcq_answer_is_an_option),
     ),

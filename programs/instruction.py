@@ -14,6 +14,11 @@ _LIST_PREFIX = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)]|Q\d*[:.)]|Question\s*\d*[:
 MIN_INSTRUCTION_WORDS = 4
 
 
+def clean_instruction(line: str) -> str:
+    """An instruction without the list marker or `Question:` label a model may put before it."""
+    return _LIST_PREFIX.sub("", line).strip()
+
+
 def split_instructions(text: str, limit: int) -> list[str]:
     """The distinct instructions in an agent's output: one per line, list markers removed, and lines that are
     fragments or ask nothing dropped (they would only be rejected after costing a refinement and a response)."""
@@ -21,7 +26,7 @@ def split_instructions(text: str, limit: int) -> list[str]:
 
     found: list[str] = []
     for line in text.splitlines():
-        line = _LIST_PREFIX.sub("", line).strip()
+        line = clean_instruction(line)
         if len(line.split()) >= MIN_INSTRUCTION_WORDS and asks_something(line) and line not in found:
             found.append(line)
     return found[:limit]

@@ -173,3 +173,32 @@ def test_saved_program_loads_identically_in_a_fresh_process(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == [program_id(program), "Ask why, citing the passage.", len(predictor.demos)]
+
+
+@pytest.mark.slow
+def test_bootstrap_compiles_on_the_embedded_model_within_a_tiny_budget(tmp_path, mlflow_uri, capsys):
+    out = tmp_path / "rc.json"
+    assert (
+        main(
+            [
+                "compile",
+                "--optimizer",
+                "bootstrap",
+                "--out",
+                str(out),
+                "--max-seeds",
+                "3",
+                "--budget",
+                "8",
+                "--max-demos",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "validator pass rate" in printed and "of a 8 budget" in printed
+    program = load_program(AgentInstructPipeline(get_skill("reading_comprehension")), out)
+    assert program_metadata(out)["optimizer"] == "bootstrap"
+    assert all(predictor.demos for _, predictor in program.named_predictors())

@@ -4,7 +4,7 @@ from conftest import UNIVERSAL_ANSWER
 from dspy.utils import DummyLM
 
 from agentinstruct.lm import build_lm
-from agentinstruct.metrics import CompositeMetric, Embedder, Judge, Judgement, JudgeParseError, PairView, Scorer
+from agentinstruct.metrics import CompositeMetric, Embedder, Judge, Judgement, PairView, Scorer
 from agentinstruct.programs import AgentInstructPipeline, get_skill
 
 VIEW = PairView(
@@ -45,11 +45,8 @@ def test_judge_parse_failures_are_counted_not_hidden():
 @pytest.mark.slow
 def test_judge_runs_on_the_embedded_model():
     judge_lm = build_lm(temperature=0.0, max_tokens=24, cache=False)
-    try:
-        with dspy.context(lm=judge_lm):
-            judgement = Judge()(VIEW)
-    except JudgeParseError:
-        pytest.skip("the 270M model's ratings did not parse this time (counted as a judge parse failure)")
+    with dspy.context(lm=judge_lm):
+        judgement = Judge()(VIEW)  # greedy decoding: deterministic, so a parse failure here is a regression
     assert all(1 <= getattr(judgement, name) <= 5 for name in ("relevance", "answerability", "clarity"))
 
 
