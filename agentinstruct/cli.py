@@ -131,14 +131,21 @@ def _quiet_libraries() -> None:
     logging.getLogger("mlflow.tracing.export.async_export_queue").setLevel(logging.ERROR)
 
 
+def _seeds_path(value: str) -> str:
+    """`bundled` names the sample corpus shipped with the package; anything else is a path."""
+    from agentinstruct.seeds import BUNDLED_CORPUS
+
+    return str(BUNDLED_CORPUS) if value == DEFAULT_SEEDS else value
+
+
 def _generate(args: argparse.Namespace) -> int:
     _quiet_libraries()
     from agentinstruct.runner import GenerateConfig, generate
-    from agentinstruct.seeds import BUNDLED_CORPUS, DEFAULT_MAX_CHARS
+    from agentinstruct.seeds import DEFAULT_MAX_CHARS
 
     config = GenerateConfig(
         skill=args.skill,
-        seeds=str(BUNDLED_CORPUS) if args.seeds == DEFAULT_SEEDS else args.seeds,
+        seeds=_seeds_path(args.seeds),
         n=args.n,
         out=args.out,
         lm=args.lm,
@@ -193,11 +200,10 @@ def _score(args: argparse.Namespace) -> int:
 def _compile(args: argparse.Namespace) -> int:
     _quiet_libraries()
     from agentinstruct.optimizers.compile import CompileConfig, compile_program, format_result
-    from agentinstruct.seeds import BUNDLED_CORPUS
 
     config = CompileConfig(
         skill=args.skill,
-        seeds=str(BUNDLED_CORPUS) if args.seeds == DEFAULT_SEEDS else args.seeds,
+        seeds=_seeds_path(args.seeds),
         optimizer=args.optimizer,
         out=args.out,
         lm=args.lm,

@@ -124,10 +124,8 @@ class Scorer:
             return
         vectors = self.embedder.embed([view.embedding_text for view in views])
         with self._lock:
-            if self._index is None:
-                self._index = NoveltyIndex(vectors.shape[1])
             for vector, score, record_id in zip(vectors, scores, ids, strict=True):
-                similarity, nearest = self._index.nearest(vector[None, :])
+                similarity, nearest = self._index_for(vector).nearest(vector[None, :])
                 best = float(similarity[0])
                 if nearest[0] is not None:
                     score.novelty = max(0.0, 1.0 - best)
@@ -142,11 +140,10 @@ class Scorer:
             return
         vectors = self.embedder.embed([view.embedding_text for view in views])
         with self._lock:
-            if self._index is None:
-                self._index = NoveltyIndex(vectors.shape[1])
-            self._index.add(vectors, list(ids))
+            self._index_for(vectors[0]).add(vectors, list(ids))
 
-    def score(self, views: Sequence[PairView], ids: Sequence[Any]) -> list[RecordScore]:
-        scores = [self.assess(view) for view in views]
-        self.admit(views, scores, ids)
-        return scores
+    def _index_for(self, vector) -> NoveltyIndex:
+        """The index of admitted records, created on first use with the embeddings' dimension (under the lock)."""
+        if self._index is None:
+            self._index = NoveltyIndex(len(vector))
+        return self._index

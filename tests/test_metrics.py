@@ -58,8 +58,10 @@ def test_a_good_pair_passes_every_validator():
             "copies",
         ),
         (PairView(PASSAGE, "The bridge and its traffic in the sixties", "Busy."), "no_question"),
-        (PairView(PASSAGE, "How many workers installed the solar panels on the Millbrook library?", "Twelve."),
-         "off_topic"),
+        (
+            PairView(PASSAGE, "How many workers installed the solar panels on the Millbrook library?", "Twelve."),
+            "off_topic",
+        ),
         (
             PairView(
                 PASSAGE, "Who designed the Orin bridge?", "Gustave Eiffel designed it using wrought iron trusses."
