@@ -92,14 +92,23 @@ def describe_lm(lm: dspy.LM) -> str:
 
 
 def check_lm(lm: dspy.LM, api_base: str | None = None) -> None:
-    """Make one tiny uncached call so an unreachable endpoint or a bad model fails before the run starts.
+    """Fail before the run starts when the LM is unusable: load the embedded model, or make one tiny uncached call to
+    an endpoint.
 
     Raises:
-        UserError: The LM cannot be reached or refused the call.
+        UserError: The model cannot be loaded, or the endpoint cannot be reached or refused the call.
     """
+    from agentinstruct.embedded import EmbeddedEngine
+
+    if isinstance(lm.engine, EmbeddedEngine):
+        try:
+            lm.engine.load()
+        except Exception as exc:  # a missing or corrupt GGUF, an unloadable llama.cpp build
+            raise UserError(f"cannot load the embedded model: {type(exc).__name__}: {exc}") from exc
+        return
     probe = lm.copy(cache=False, num_retries=0)
     try:
-        probe("Say OK.")
+        probe("Say OK.", max_tokens=4)
     except Exception as exc:  # every client/network failure here is the user's endpoint, not a bug
         where = f" at {api_base}" if api_base else ""
         message = " ".join(str(exc).split())[:200]

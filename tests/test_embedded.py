@@ -114,3 +114,13 @@ def test_each_endpoint_gets_its_own_cache_identity():
     second = build_lm("openai/served-model", "http://127.0.0.1:8001/v1")
     assert first.model == second.model
     assert first.kwargs["rollout_id"] != second.kwargs["rollout_id"]
+
+
+def test_an_unloadable_embedded_model_is_a_user_error(tmp_path):
+    from agentinstruct.embedded import EmbeddedEngine
+    from agentinstruct.errors import UserError
+    from agentinstruct.lm import check_lm
+
+    lm = dspy.LM(MODEL_NAME, engine=EmbeddedEngine(model_path=tmp_path / "missing.gguf"))
+    with pytest.raises(UserError, match="cannot load the embedded model"):
+        check_lm(lm)
