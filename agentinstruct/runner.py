@@ -289,6 +289,8 @@ def _run_units(
     have = store.record_count()
     bar = tqdm(total=config.n, initial=min(have, config.n), unit="pair", disable=not show_progress, desc="generating")
     finished = 0
+    failed = sum(len(r.failures) for r in store.completed.values())
+    rejected = sum(len(r.rejects) for r in store.completed.values())
     in_flight: set[Future] = set()
     try:
         with ThreadPoolExecutor(max_workers=config.concurrency) as pool:
@@ -309,10 +311,9 @@ def _run_units(
                     finished += 1
                     before, have = have, have + len(result.records)
                     bar.update(max(0, min(have, config.n) - min(before, config.n)))
-                    bar.set_postfix(
-                        failed=sum(len(r.failures) for r in store.completed.values()),
-                        rejected=sum(len(r.rejects) for r in store.completed.values()),
-                    )
+                    failed += len(result.failures)
+                    rejected += len(result.rejects)
+                    bar.set_postfix(failed=failed, rejected=rejected)
     except KeyboardInterrupt:
         for future in in_flight:
             future.cancel()
