@@ -56,12 +56,12 @@ class EngineStats:
     """Counters over the engine's life (shared by all threads, updated under the model lock)."""
 
     requests: int = 0
+    completions: int = 0
     leak_retries: int = 0
+    generation_seconds: float = 0.0
+    completion_tokens: int = 0
     raw_calls: list[RawCall] = field(default_factory=list)
-
-    @property
-    def generation_seconds(self) -> float:
-        return sum(call.seconds for call in self.raw_calls)
+    """Filled only when the engine keeps raw calls (benchmarks): a long run would otherwise grow it without bound."""
 
 
 def default_model_path() -> Path:
@@ -184,6 +184,9 @@ class EmbeddedEngine:
         )
         seconds = time.perf_counter() - started
         usage = result["usage"]
+        self.stats.completions += 1
+        self.stats.generation_seconds += seconds
+        self.stats.completion_tokens += usage["completion_tokens"]
         if self.keep_raw_calls:
             self.stats.raw_calls.append(
                 RawCall(
@@ -196,10 +199,6 @@ class EmbeddedEngine:
                     usage["prompt_tokens"],
                     usage["completion_tokens"],
                 )
-            )
-        else:
-            self.stats.raw_calls.append(
-                RawCall("", 0, temperature, seed, stop, seconds, usage["prompt_tokens"], usage["completion_tokens"])
             )
         return result["choices"][0]["text"], usage["prompt_tokens"], usage["completion_tokens"]
 

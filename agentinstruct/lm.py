@@ -73,6 +73,16 @@ def build_lm(
         raise UserError(f"invalid --lm '{model}': {exc}") from exc
 
 
+JUDGE_SETTINGS = {"temperature": 0.0, "max_tokens": 64}
+"""The judge decodes greedily and briefly, so a pair's ratings do not change from call to call."""
+
+
+def role_api_base(model: str, api_base: str | None) -> str | None:
+    """The endpoint of a secondary role (judge, prompt model): the run's `--api-base`, except for the embedded
+    model, which has none."""
+    return None if model == EMBEDDED else api_base
+
+
 _ENGINE = None
 
 
@@ -84,11 +94,6 @@ def shared_embedded_engine():
 
         _ENGINE = EmbeddedEngine()
     return _ENGINE
-
-
-def describe_lm(lm: dspy.LM) -> str:
-    """The model string, safe to log."""
-    return lm.model
 
 
 def check_lm(lm: dspy.LM, api_base: str | None = None) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agentinstruct.errors import UserError
-from agentinstruct.lm import EMBEDDED, build_lm, check_lm
+from agentinstruct.lm import EMBEDDED, JUDGE_SETTINGS, build_lm, check_lm, role_api_base
 from agentinstruct.metrics.diversity import DEFAULT_DEDUP_THRESHOLD
 from agentinstruct.metrics.scoring import DEFAULT_MIN_QUALITY
 from agentinstruct.seeds import DEFAULT_MAX_CHARS, load_seeds
@@ -135,8 +135,7 @@ def generate(config: GenerateConfig, *, show_progress: bool = True) -> GenerateS
     lm = build_lm(config.lm, config.api_base, temperature=config.temperature, max_tokens=config.max_tokens)
     judge_lm = None
     if config.judge_lm:
-        judge_base = config.api_base if config.judge_lm != EMBEDDED else None
-        judge_lm = build_lm(config.judge_lm, judge_base, temperature=0.0, max_tokens=64)
+        judge_lm = build_lm(config.judge_lm, role_api_base(config.judge_lm, config.api_base), **JUDGE_SETTINGS)
     embedder = Embedder(config.embedding_model)
     identity = {
         "skill": skill.name,

@@ -77,7 +77,7 @@ def score_dataset(config: ScoreConfig, *, show_progress: bool = True) -> dict[st
     import pandas as pd
     from tqdm import tqdm
 
-    from agentinstruct.lm import build_lm, check_lm
+    from agentinstruct.lm import JUDGE_SETTINGS, build_lm, check_lm
     from agentinstruct.metrics import Embedder, Scorer, dataset_diversity, view_of
     from agentinstruct.tracking import tracked_run
 
@@ -87,7 +87,7 @@ def score_dataset(config: ScoreConfig, *, show_progress: bool = True) -> dict[st
         raise UserError(f"--out must be a folder, but {out} is a file")
     judge_lm = None
     if config.judge:
-        judge_lm = build_lm(config.judge_lm, config.api_base, temperature=0.0, max_tokens=64)
+        judge_lm = build_lm(config.judge_lm, config.api_base, **JUDGE_SETTINGS)
         check_lm(judge_lm, config.api_base)
     skill = config.skill or _single_skill(dataset)
     embedder = Embedder(config.embedding_model)

@@ -216,7 +216,7 @@ def compile_program(config: CompileConfig, *, show_progress: bool = True) -> Com
     pipeline on the same held-out part, save it, and record everything in an MLflow run tagged `compile`."""
     import mlflow
 
-    from agentinstruct.lm import build_lm, check_lm
+    from agentinstruct.lm import JUDGE_SETTINGS, build_lm, check_lm, role_api_base
     from agentinstruct.metrics import CompositeMetric, Embedder
     from agentinstruct.optimizers.budget import BudgetedLM, CallBudget
     from agentinstruct.optimizers.programs import program_id, save_program
@@ -233,8 +233,10 @@ def compile_program(config: CompileConfig, *, show_progress: bool = True) -> Com
         seeds = sorted(seeds, key=lambda s: s.seed_id)[: config.max_seeds]
     train, val = split_seeds(seeds, config.val_fraction, config.seed)
     lm = build_lm(config.lm, config.api_base)
-    prompt_lm = build_lm(config.prompt_lm, config.api_base) if config.prompt_lm else lm
-    judge_lm = build_lm(config.judge_lm, config.api_base, temperature=0.0, max_tokens=64) if config.judge_lm else None
+    prompt_lm = build_lm(config.prompt_lm, role_api_base(config.prompt_lm, config.api_base)) if config.prompt_lm else lm
+    judge_lm = None
+    if config.judge_lm:
+        judge_lm = build_lm(config.judge_lm, role_api_base(config.judge_lm, config.api_base), **JUDGE_SETTINGS)
     check_lm(lm, config.api_base)
     embedder = Embedder(config.embedding_model)
     budget = CallBudget(config.budget)

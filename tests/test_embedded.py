@@ -124,3 +124,10 @@ def test_an_unloadable_embedded_model_is_a_user_error(tmp_path):
     lm = dspy.LM(MODEL_NAME, engine=EmbeddedEngine(model_path=tmp_path / "missing.gguf"))
     with pytest.raises(UserError, match="cannot load the embedded model"):
         check_lm(lm)
+
+
+def test_secondary_roles_share_the_api_base_unless_embedded():
+    from agentinstruct.lm import role_api_base
+
+    assert role_api_base("embedded", "http://127.0.0.1:8000/v1") is None
+    assert role_api_base("openai/judge", "http://127.0.0.1:8000/v1") == "http://127.0.0.1:8000/v1"
