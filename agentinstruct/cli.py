@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--prompt-lm", help="LM for MIPROv2 proposals / GEPA reflection (default: --lm)")
     comp.add_argument("--judge-lm", help="judge LM; without it the metric uses validators and novelty only")
     comp.add_argument("--val-fraction", type=float, default=0.3, help="held-out share of the seeds")
+    comp.add_argument(
+        "--val-draws", type=int, default=3, help="draws (plans) per held-out seed when scoring (default: %(default)s)"
+    )
     comp.add_argument("--budget", type=int, help="most generator LM calls the optimizer may spend")
     comp.add_argument("--seed", type=int, default=0, help="random seed (split, plans, optimizer)")
     comp.add_argument("--refine-rounds", type=int, default=1, help="Suggester/Editor rounds per instruction")
@@ -211,6 +214,7 @@ def _compile(args: argparse.Namespace) -> int:
         prompt_lm=args.prompt_lm,
         judge_lm=args.judge_lm,
         val_fraction=args.val_fraction,
+        val_draws=args.val_draws,
         budget=args.budget,
         seed=args.seed,
         refine_rounds=args.refine_rounds,

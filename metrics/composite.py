@@ -1,8 +1,9 @@
 """The composite metric DSPy optimizers climb: validators, judge and novelty of a pipeline's pairs, weighted.
 
-It takes the two forms DSPy calls: `metric(example, pred, trace=None)` (a float; a strict bool while bootstrapping,
-when `trace` is set) and GEPA's `metric(gold, pred, trace, pred_name, pred_trace)` returning
-`dspy.Prediction(score=..., feedback=...)`, whose feedback names the failed validators and the judge's rationale.
+It takes the two forms DSPy calls: `metric(example, pred, trace=None)` (a float; while bootstrapping, when `trace` is
+set, a strict bool: every pair passes its validators and the score reaches the threshold) and GEPA's
+`metric(gold, pred, trace, pred_name, pred_trace)` returning `dspy.Prediction(score=..., feedback=...)`, whose
+feedback names the failed validators and the judge's rationale.
 It is reference-free: the example only supplies the seed.
 """
 
@@ -67,7 +68,9 @@ class CompositeMetric:
     def __call__(self, example: Any, pred: Any, trace: Any = None) -> float | bool:
         score, _ = self.evaluate(example, pred)
         if trace is not None:
-            return score >= self.bootstrap_threshold
+            # Every traced call becomes a demonstration, so one failing pair spoils the whole trace.
+            scores, _ = self.last_details
+            return score >= self.bootstrap_threshold and all(s.passed for s in scores)
         return score
 
     def feedback(

@@ -32,6 +32,7 @@ class CompileConfig:
     prompt_lm: str | None = None
     judge_lm: str | None = None
     val_fraction: float = 0.3
+    val_draws: int = 3
     budget: int | None = None
     seed: int = 0
     refine_rounds: int = 1
@@ -46,6 +47,8 @@ class CompileConfig:
             raise UserError(f"unknown optimizer '{self.optimizer}' (available: {', '.join(OPTIMIZERS)})")
         if not 0 < self.val_fraction < 1:
             raise UserError(f"--val-fraction must be between 0 and 1, got {self.val_fraction}")
+        if self.val_draws < 1:
+            raise UserError(f"--val-draws must be at least 1, got {self.val_draws}")
         if self.budget is not None and self.budget < 1:
             raise UserError(f"--budget must be at least 1 LM call, got {self.budget}")
         if self.max_demos < 1:
@@ -63,9 +66,11 @@ class Evaluation:
     mean_novelty: float
     composite: float
     judge_overall: float | None = None
+    rows: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    """One row per held-out pair or failed stage (logged as an artifact, so a run shows *why* a figure moved)."""
 
     def as_metrics(self, prefix: str) -> dict[str, float]:
-        return {f"{prefix}_{k}": float(v) for k, v in asdict(self).items() if v is not None}
+        return {f"{prefix}_{k}": float(v) for k, v in asdict(self).items() if k != "rows" and v is not None}
 
 
 @dataclass
@@ -100,37 +105,82 @@ def split_seeds(seeds: Sequence[Seed], val_fraction: float, seed: int) -> tuple[
     return train, val
 
 
-def as_examples(seeds: Sequence[Seed], random_seed: int, refine_rounds: int) -> list[dspy.Example]:
+def as_examples(seeds: Sequence[Seed], random_seed: int, refine_rounds: int, draws: int = 1) -> list[dspy.Example]:
+    """One example per (seed, draw): each draw plans its own transformation, instruction types and goals."""
     return [
-        dspy.Example(seed=s.text, seed_id=s.seed_id, random_seed=random_seed, refine_rounds=refine_rounds).with_inputs(
-            "seed", "seed_id", "random_seed", "refine_rounds"
-        )
+        dspy.Example(
+            seed=s.text, seed_id=s.seed_id, draw=draw, random_seed=random_seed, refine_rounds=refine_rounds
+        ).with_inputs("seed", "seed_id", "draw", "random_seed", "refine_rounds")
+        for draw in range(draws)
         for s in seeds
     ]
 
 
-def evaluate(program: Any, examples: Sequence[dspy.Example], metric_factory) -> Evaluation:
+class EverySeedBootstrap(dspy.BootstrapFewShot):
+    """BootstrapFewShot that traces every train seed instead of stopping after `max_bootstrapped_demos` successes.
+
+    DSPy stops once it has as many successful traces as demos per predictor, which suits one-predictor programs. A
+    skill's pipeline has dozens of predictors (one per transformation, instruction type and goal) and one seed
+    exercises only a few, so stopping early leaves most predictors without a demo. Each predictor still keeps at most
+    `max_bootstrapped_demos`.
+    """
+
+    def _bootstrap(self, *, max_bootstraps: int | None = None) -> None:
+        super()._bootstrap(max_bootstraps=max_bootstraps or len(self.trainset))
+
+
+def evaluate(
+    program: Any,
+    examples: Sequence[dspy.Example],
+    metric_factory,
+    *,
+    label: str = "evaluating",
+    show_progress: bool = False,
+) -> Evaluation:
     """Run `program` on every example and measure its pairs with a fresh metric (a fresh novelty pool)."""
+    from tqdm import tqdm
+
     metric = metric_factory()
-    composites, pairs, failures, passed, novelties, judged = [], 0, 0, 0, [], []
-    for example in examples:
+    composites, pairs, failures, passed, novelties, judged, rows = [], 0, 0, 0, [], [], []
+    for example in tqdm(examples, desc=label, unit="seed-draw", disable=not show_progress):
         prediction = program(**example.inputs())
         composites.append(metric(example, prediction))
         pairs += len(prediction.pairs)
         failures += len(prediction.failures)
         scores, pair_novelties = metric.last_details
+        rows += _rows(example, prediction, scores)
         passed += sum(score.passed for score in scores)
         judged += [score.judgement.overall for score in scores if score.judgement is not None]
         novelties += [n for n in pair_novelties if n is not None]
     return Evaluation(
-        seeds=len(examples),
+        seeds=len({example.seed_id for example in examples}),
         pairs=pairs,
         failures=failures,
         pass_rate=passed / pairs if pairs else 0.0,
         mean_novelty=sum(novelties) / len(novelties) if novelties else 0.0,
         composite=sum(composites) / len(composites) if composites else 0.0,
         judge_overall=sum(judged) / len(judged) if judged else None,
+        rows=rows,
     )
+
+
+def _rows(example: dspy.Example, prediction: Any, scores: Sequence[Any]) -> list[dict[str, Any]]:
+    unit = {"seed_id": example.seed_id, "draw": example.draw}
+    rows = [
+        {
+            **unit,
+            "transformation": pair.transformation,
+            "instruction_type": pair.instruction_type,
+            "instruction": pair.instruction,
+            "response": pair.response,
+            "passed": score.passed,
+            "validator_failures": score.validator_failures,
+            "judge_overall": score.judgement.overall if score.judgement else None,
+        }
+        for pair, score in zip(prediction.pairs, scores, strict=True)
+    ]
+    rows += [{**unit, "failed_stage": f.stage, "reason": f.reason, "detail": f.detail} for f in prediction.failures]
+    return rows
 
 
 def build_optimizer(
@@ -139,7 +189,7 @@ def build_optimizer(
     """The DSPy optimizer called `name`, configured small enough for a CPU model and within `budget` where it has
     its own knob."""
     if name == "bootstrap":
-        return dspy.BootstrapFewShot(metric=metric, max_bootstrapped_demos=max_demos, max_labeled_demos=0, max_rounds=1)
+        return EverySeedBootstrap(metric=metric, max_bootstrapped_demos=max_demos, max_labeled_demos=0, max_rounds=1)
     if name == "random-search":
         return dspy.BootstrapFewShotWithRandomSearch(
             metric=metric,
@@ -242,7 +292,7 @@ def compile_program(config: CompileConfig, *, show_progress: bool = True) -> Com
     budget = CallBudget(config.budget)
     task_lm = BudgetedLM.wrap(lm, budget)
     trainset = as_examples(train, config.seed, config.refine_rounds)
-    valset = as_examples(val, config.seed, config.refine_rounds)
+    valset = as_examples(val, config.seed, config.refine_rounds, config.val_draws)
 
     def metric_factory() -> CompositeMetric:
         return CompositeMetric(skill=skill.name, judge_lm=judge_lm, embedder=embedder)
@@ -263,10 +313,15 @@ def compile_program(config: CompileConfig, *, show_progress: bool = True) -> Com
         run_name=f"compile-{config.optimizer}-{skill.name}",
         autolog={"log_compiles": True, "log_evals": True},
     ) as run:
-        _say(show_progress, f"baseline: scoring the uncompiled pipeline on {len(val)} held-out seeds")
+        _say(
+            show_progress,
+            f"baseline: scoring the uncompiled pipeline on {len(val)} held-out seeds x {config.val_draws} draws",
+        )
         with dspy.context(lm=lm):
-            baseline = evaluate(pipeline, valset, metric_factory)
+            baseline = evaluate(pipeline, valset, metric_factory, label="baseline", show_progress=show_progress)
+        mlflow.log_dict({"train": [s.seed_id for s in train], "heldout": [s.seed_id for s in val]}, "split.json")
         mlflow.log_metrics(baseline.as_metrics("baseline"))
+        mlflow.log_dict(baseline.rows, "heldout/baseline.json")
         _say(
             show_progress,
             f"optimizing with {config.optimizer} on {len(train)} train seeds"
@@ -288,12 +343,20 @@ def compile_program(config: CompileConfig, *, show_progress: bool = True) -> Com
         spent = budget.spent
         _say(show_progress, f"compiled: scoring the compiled pipeline on the same {len(val)} held-out seeds")
         with dspy.context(lm=lm):
-            compiled_eval = evaluate(compiled, valset, metric_factory)
+            compiled_eval = evaluate(compiled, valset, metric_factory, label="compiled", show_progress=show_progress)
         mlflow.log_metrics(
             {**compiled_eval.as_metrics("compiled"), "lm_calls": spent, "budget_refused_calls": budget.refused}
         )
+        mlflow.log_dict(compiled_eval.rows, "heldout/compiled.json")
         path = save_program(
-            compiled, config.out, metadata={"compile_run_id": run.info.run_id, "optimizer": config.optimizer}
+            compiled,
+            config.out,
+            metadata={
+                "compile_run_id": run.info.run_id,
+                "optimizer": config.optimizer,
+                "seed": config.seed,
+                "heldout_seed_ids": [s.seed_id for s in val],
+            },
         )
         mlflow.log_artifact(str(path), artifact_path="program")
         mlflow.set_tag("agentinstruct.program_id", program_id(compiled))

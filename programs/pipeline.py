@@ -130,6 +130,7 @@ class AgentInstructPipeline(dspy.Module):
             for instruction in instructions:
                 final_passage, final_instruction, goals = passage, instruction, []
                 for goal in plan.refinement_goals:
+                    mark = _trace_mark()
                     try:
                         refined = _run_stage(
                             "refinement",
@@ -147,9 +148,11 @@ class AgentInstructPipeline(dspy.Module):
                     if broken:
                         # The edit lost what made the pair usable: keep the instruction as it was, report the round.
                         failures.append(StageFailure("refinement", "invalid_output", broken, **context))
+                        _forget_trace_since(mark)
                         continue
                     final_passage, final_instruction = refined.passage, refined.instruction
                     goals.append(goal)
+                mark = _trace_mark()
                 try:
                     answer = _run_stage(
                         "response",
@@ -164,6 +167,7 @@ class AgentInstructPipeline(dspy.Module):
                 if any(p.instruction == final_instruction and p.passage == final_passage for p in pairs):
                     detail = "the same passage and instruction as an earlier pair of this seed"
                     failures.append(StageFailure("response", "duplicate", detail, **context))
+                    _forget_trace_since(mark)
                     continue
                 pairs.append(
                     Pair(final_passage, final_instruction, answer, instruction_type, plan.transformation, goals)
@@ -172,20 +176,41 @@ class AgentInstructPipeline(dspy.Module):
 
 
 def _run_stage(stage: str, call, context: dict[str, str], required: tuple[str, ...] = ()):
-    """Run one stage, turning LM errors, unparseable output and empty output into a `StageFailure`."""
+    """Run one stage, turning LM errors, unparseable output and empty output into a `StageFailure`.
+
+    A failed stage's calls are also taken out of DSPy's trace: the pipeline discarded their output, so an optimizer
+    must not turn them into demonstrations.
+    """
     from dspy.utils.exceptions import AdapterParseError, LMError
 
+    mark = _trace_mark()
     try:
-        result = call()
-    except AdapterParseError as exc:
-        raise _StageFailed(StageFailure(stage, "parse_failure", _short(exc), **context)) from exc
-    except Exception as exc:  # whatever ends this stage ends only this stage; it is reported, never dropped
-        reason = "lm_error" if isinstance(exc, LMError) else "error"
-        raise _StageFailed(StageFailure(stage, reason, f"{type(exc).__name__}: {_short(exc)}", **context)) from exc
-    values = [getattr(result, name) for name in required] if required else [result]
-    if any(not value or (isinstance(value, str) and not value.strip()) for value in values):
-        raise _StageFailed(StageFailure(stage, "empty_output", "the LM returned nothing usable", **context))
+        try:
+            result = call()
+        except AdapterParseError as exc:
+            raise _StageFailed(StageFailure(stage, "parse_failure", _short(exc), **context)) from exc
+        except Exception as exc:  # whatever ends this stage ends only this stage; it is reported, never dropped
+            reason = "lm_error" if isinstance(exc, LMError) else "error"
+            raise _StageFailed(StageFailure(stage, reason, f"{type(exc).__name__}: {_short(exc)}", **context)) from exc
+        values = [getattr(result, name) for name in required] if required else [result]
+        if any(not value or (isinstance(value, str) and not value.strip()) for value in values):
+            raise _StageFailed(StageFailure(stage, "empty_output", "the LM returned nothing usable", **context))
+    except _StageFailed:
+        _forget_trace_since(mark)
+        raise
     return result
+
+
+def _trace_mark() -> int:
+    trace = dspy.settings.trace
+    return len(trace) if trace is not None else 0
+
+
+def _forget_trace_since(mark: int) -> None:
+    """Drop the predictor calls traced since `mark` (only while an optimizer is tracing)."""
+    trace = dspy.settings.trace
+    if trace is not None:
+        del trace[mark:]
 
 
 def _broken_refinement(refined: dspy.Prediction, passage: str) -> str | None:

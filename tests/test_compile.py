@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import dspy
 import pytest
@@ -115,6 +116,43 @@ def test_compile_run_in_mlflow_and_generate_links_back(dummy_everything, text_se
     assert generate_run.data.params["program_id"] == result.program_id
 
 
+def test_bootstrap_traces_every_train_seed_not_just_the_first_successes(dummy_everything, text_seeds):
+    import agentinstruct.lm
+    from agentinstruct.metrics import CompositeMetric
+
+    tried = []
+    optimizer = dummy_everything.build_optimizer(
+        "bootstrap",
+        CompositeMetric(skill="reading_comprehension"),
+        max_demos=1,
+        prompt_lm=None,
+        task_lm=None,
+        budget=None,
+        train_size=3,
+        seed=0,
+    )
+    original = optimizer._bootstrap_one_example
+    optimizer._bootstrap_one_example = lambda example, round_idx=0: (
+        tried.append(example) or original(example, round_idx)
+    )
+    trainset = dummy_everything.as_examples(load_seeds(text_seeds).seeds, random_seed=0, refine_rounds=1)
+    with dspy.context(lm=agentinstruct.lm.build_lm("embedded")):  # the fixture's DummyLM
+        compiled = optimizer.compile(AgentInstructPipeline(get_skill("reading_comprehension")), trainset=trainset)
+    assert len(tried) == len(trainset) == 3
+    assert all(len(predictor.demos) <= 1 for _, predictor in compiled.named_predictors())
+
+
+def test_heldout_draws_multiply_the_evaluation(dummy_everything, text_seeds, tmp_path, mlflow_uri):
+    import mlflow
+
+    result = compile_program(_config(tmp_path, text_seeds, "bootstrap", val_draws=2), show_progress=False)
+    assert result.baseline.seeds == 1
+    rows = mlflow.MlflowClient(mlflow_uri).download_artifacts(result.run_id, "heldout/baseline.json", str(tmp_path))
+    assert {row["draw"] for row in json.loads(Path(rows).read_text())} == {0, 1}
+    heldout = split_seeds(load_seeds(text_seeds).seeds, 0.3, seed=0)[1]
+    assert program_metadata(result.program_path)["heldout_seed_ids"] == [seed.seed_id for seed in heldout]
+
+
 def test_budget_caps_lm_calls_and_the_compile_still_finishes(dummy_everything, text_seeds, tmp_path, mlflow_uri):
     result = compile_program(_config(tmp_path, text_seeds, "bootstrap", budget=1), show_progress=False)
     assert result.lm_calls == 1 and result.budget_exhausted
@@ -191,6 +229,8 @@ def test_bootstrap_compiles_on_the_embedded_model_within_a_tiny_budget(tmp_path,
                 "--budget",
                 "8",
                 "--max-demos",
+                "1",
+                "--val-draws",
                 "1",
                 "--quiet",
             ]

@@ -105,8 +105,10 @@ def test_failed_stages_are_reported_not_raised(pipeline):
     from dspy.utils import DummyLM
 
     empty = {key: "" for key in UNIVERSAL_ANSWER}
-    with dspy.context(lm=DummyLM([empty] * 50)):
+    with dspy.context(lm=DummyLM([empty] * 50), trace=[]):
         prediction = pipeline(seed=SEED, seed_id="x", refine_rounds=1)
+        traced = list(dspy.settings.trace)
+    assert traced == []  # discarded outputs must not become an optimizer's demonstrations
     assert prediction.pairs == []
     assert prediction.failures
     assert {f.reason for f in prediction.failures} <= {"empty_output", "parse_failure"}
@@ -125,8 +127,12 @@ def test_a_refinement_that_breaks_the_instruction_is_reported_and_undone(pipelin
     from dspy.utils import DummyLM
 
     broken = {**UNIVERSAL_ANSWER, "revised_question": "This is a question that asks:", "revised_passage": "Short."}
-    with dspy.context(lm=DummyLM([broken] * 100)):
+    with dspy.context(lm=DummyLM([broken] * 100), trace=[]):
         prediction = pipeline(seed=SEED, seed_id="abc", refine_rounds=1)
+        traced = {id(predictor) for predictor, _, _ in dspy.settings.trace}
+    predictors = dict(pipeline.named_predictors())
+    assert id(predictors["response.respond"]) in traced
+    assert not traced & {id(p) for name, p in predictors.items() if name.startswith("refinement.")}
     assert prediction.pairs
     assert all(pair.refinement_rounds == 0 for pair in prediction.pairs)
     assert {p.instruction for p in prediction.pairs} <= {

@@ -90,3 +90,15 @@ def test_composite_metric_scores_zero_without_pairs_and_penalises_failed_validat
     assert metric(_examples()[0], good) == 1.0
     assert metric(_examples()[1], bad) == 0.0
     assert "no_question" in metric.feedback(_examples()[1], bad).feedback
+
+
+def test_bootstrap_success_needs_every_pair_to_pass():
+    from agentinstruct.programs import Pair
+
+    metric = CompositeMetric(skill="reading_comprehension")
+    good = Pair(VIEW.passage, VIEW.instruction, VIEW.response, "literal_short_answer", "identity")
+    bad = Pair(VIEW.passage, "The bridge, then.", "Yes.", "literal_short_answer", "identity")
+    mostly_good = dspy.Prediction(pairs=[good, good, good, bad], failures=[])
+    assert metric(_examples()[0], mostly_good) == 0.75  # above the 0.7 threshold as a float...
+    assert metric(_examples()[0], mostly_good, trace=[]) is False  # ...but the failing pair's calls would be demos
+    assert metric(_examples()[0], dspy.Prediction(pairs=[good], failures=[]), trace=[]) is True
