@@ -234,19 +234,32 @@ def build_optimizer(
     raise UserError(f"unknown optimizer '{name}' (available: {', '.join(OPTIMIZERS)})")
 
 
-def run_optimizer(optimizer, name: str, student, trainset: list[dspy.Example], valset: list[dspy.Example]):
-    """Call the optimizer's `compile` with the arguments its signature wants."""
+def run_optimizer(optimizer, name: str, student, trainset: list[dspy.Example]):
+    """Call the optimizer's `compile` with the arguments its signature wants.
+
+    Optimizers that select among candidates get a dev set carved from the train seeds: the held-out seeds must stay
+    unseen, or the held-out comparison would measure the selection itself.
+    """
+    fit, dev = dev_split(trainset)
     if name == "bootstrap":
         return optimizer.compile(student, teacher=student.deepcopy(), trainset=trainset)
     if name == "random-search":
-        return optimizer.compile(student, teacher=student.deepcopy(), trainset=trainset, valset=valset)
+        return optimizer.compile(student, teacher=student.deepcopy(), trainset=fit, valset=dev)
     if name == "mipro":
         return optimizer.compile(
-            student, trainset=trainset, valset=valset, num_trials=2, minibatch=False, requires_permission_to_run=False
+            student, trainset=fit, valset=dev, num_trials=2, minibatch=False, requires_permission_to_run=False
         )
     if name == "gepa":
-        return optimizer.compile(student, trainset=trainset, valset=valset)
+        return optimizer.compile(student, trainset=fit, valset=dev)
     return optimizer.compile(student, trainset=trainset)
+
+
+def dev_split(trainset: list[dspy.Example]) -> tuple[list[dspy.Example], list[dspy.Example]]:
+    """The last third of the train examples as a dev set for candidate selection (all of them when under 3)."""
+    if len(trainset) < 3:
+        return trainset, trainset
+    cut = len(trainset) - max(1, len(trainset) // 3)
+    return trainset[:cut], trainset[cut:]
 
 
 def keep_starter_demos(compiled, starter) -> None:
@@ -338,7 +351,7 @@ def compile_program(config: CompileConfig, *, show_progress: bool = True) -> Com
             seed=config.seed,
         )
         with dspy.context(lm=task_lm):
-            compiled = run_optimizer(optimizer, config.optimizer, pipeline.deepcopy(), trainset, valset)
+            compiled = run_optimizer(optimizer, config.optimizer, pipeline.deepcopy(), trainset)
         keep_starter_demos(compiled, pipeline)
         spent = budget.spent
         _say(show_progress, f"compiled: scoring the compiled pipeline on the same {len(val)} held-out seeds")

@@ -75,6 +75,34 @@ def test_every_optimizer_compiles_end_to_end(optimizer, dummy_everything, text_s
     assert program_metadata(result.program_path)["compile_run_id"] == result.run_id
 
 
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_optimizers_never_see_the_heldout_seeds(
+    optimizer, dummy_everything, text_seeds, tmp_path, mlflow_uri, monkeypatch
+):
+    from agentinstruct.metrics import CompositeMetric
+
+    seen, optimizing = [], []
+    evaluate, run_optimizer = CompositeMetric.evaluate, dummy_everything.run_optimizer
+
+    def spying_evaluate(self, example, pred):
+        if optimizing:
+            seen.append(example.seed_id)
+        return evaluate(self, example, pred)
+
+    def flagged_run_optimizer(*args, **kwargs):
+        optimizing.append(True)
+        try:
+            return run_optimizer(*args, **kwargs)
+        finally:
+            optimizing.clear()
+
+    monkeypatch.setattr(CompositeMetric, "evaluate", spying_evaluate)
+    monkeypatch.setattr(dummy_everything, "run_optimizer", flagged_run_optimizer)
+    result = compile_program(_config(tmp_path, text_seeds, optimizer, budget=400), show_progress=False)
+    heldout = set(program_metadata(result.program_path)["heldout_seed_ids"])
+    assert seen and heldout and not heldout & set(seen)
+
+
 def test_compiled_programs_keep_every_starter_demo(dummy_everything, text_seeds, tmp_path, mlflow_uri):
     result = compile_program(_config(tmp_path, text_seeds, "bootstrap"), show_progress=False)
     starter = AgentInstructPipeline(get_skill("reading_comprehension"))
@@ -242,3 +270,21 @@ def test_bootstrap_compiles_on_the_embedded_model_within_a_tiny_budget(tmp_path,
     program = load_program(AgentInstructPipeline(get_skill("reading_comprehension")), out)
     assert program_metadata(out)["optimizer"] == "bootstrap"
     assert all(predictor.demos for _, predictor in program.named_predictors())
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_every_optimizer_compiles_through_an_openai_compatible_server(
+    optimizer, text_seeds, tmp_path, mlflow_uri, monkeypatch, capsys
+):
+    from stub_server import StubOpenAI
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-fake")
+    out = tmp_path / "rc.json"
+    with StubOpenAI() as server:
+        argv = ["compile", "--optimizer", optimizer, "--seeds", str(text_seeds), "--out", str(out)]
+        argv += ["--lm", "openai/stub-model", "--api-base", server.base_url, "--budget", "200", "--quiet"]
+        assert main(argv) == 0
+    assert server.requests and all(r["path"] == "/v1/chat/completions" for r in server.requests)
+    assert "validator pass rate" in capsys.readouterr().out
+    assert program_metadata(out)["optimizer"] == optimizer
+    load_program(AgentInstructPipeline(get_skill("reading_comprehension")), out)
