@@ -84,6 +84,7 @@ class CompileResult:
     lm_calls: int
     budget: int | None
     budget_exhausted: bool
+    optimizer_finished: bool
     wall_seconds: float
     program_path: str
     program_id: str
@@ -189,7 +190,17 @@ def build_optimizer(
     """The DSPy optimizer called `name`, configured small enough for a CPU model and within `budget` where it has
     its own knob."""
     if name == "bootstrap":
-        return EverySeedBootstrap(metric=metric, max_bootstrapped_demos=max_demos, max_labeled_demos=0, max_rounds=1)
+        import os
+
+        t = os.environ.get("XP_TEACHER_T")
+        settings = {"lm": task_lm.copy(temperature=float(t))} if t else None
+        return EverySeedBootstrap(
+            metric=metric,
+            max_bootstrapped_demos=max_demos,
+            max_labeled_demos=0,
+            max_rounds=1,
+            teacher_settings=settings,
+        )
     if name == "random-search":
         return dspy.BootstrapFewShotWithRandomSearch(
             metric=metric,
@@ -246,8 +257,16 @@ def run_optimizer(optimizer, name: str, student, trainset: list[dspy.Example]):
     if name == "random-search":
         return optimizer.compile(student, teacher=student.deepcopy(), trainset=fit, valset=dev)
     if name == "mipro":
+        # Not program-aware: that proposer puts the pipeline's whole source into one extra prompt per predictor,
+        # dozens of long calls that a small model cannot use.
         return optimizer.compile(
-            student, trainset=fit, valset=dev, num_trials=2, minibatch=False, requires_permission_to_run=False
+            student,
+            trainset=fit,
+            valset=dev,
+            num_trials=2,
+            minibatch=False,
+            program_aware_proposer=False,
+            requires_permission_to_run=False,
         )
     if name == "gepa":
         return optimizer.compile(student, trainset=fit, valset=dev)
@@ -281,7 +300,7 @@ def compile_program(config: CompileConfig, *, show_progress: bool = True) -> Com
 
     from agentinstruct.lm import JUDGE_SETTINGS, build_lm, check_lm, role_api_base
     from agentinstruct.metrics import CompositeMetric, Embedder
-    from agentinstruct.optimizers.budget import BudgetedLM, CallBudget
+    from agentinstruct.optimizers.budget import BudgetedLM, BudgetExhausted, CallBudget
     from agentinstruct.optimizers.programs import program_id, save_program
     from agentinstruct.programs import AgentInstructPipeline, get_skill
     from agentinstruct.seeds import load_seeds
@@ -344,14 +363,24 @@ def compile_program(config: CompileConfig, *, show_progress: bool = True) -> Com
             config.optimizer,
             metric_factory(),
             max_demos=config.max_demos,
-            prompt_lm=prompt_lm,
+            prompt_lm=BudgetedLM.wrap(prompt_lm, budget),
             task_lm=task_lm,
             budget=config.budget,
             train_size=len(train),
             seed=config.seed,
         )
-        with dspy.context(lm=task_lm):
-            compiled = run_optimizer(optimizer, config.optimizer, pipeline.deepcopy(), trainset)
+        finished = True
+        try:
+            with dspy.context(lm=task_lm):
+                compiled = run_optimizer(optimizer, config.optimizer, pipeline.deepcopy(), trainset)
+        except BudgetExhausted:
+            # Some optimizers (MIPROv2's proposer, GEPA's reflection) stop on a failed prompt-model call instead of
+            # scoring it 0: they found nothing usable within the budget, so the program stays uncompiled.
+            finished, compiled = False, pipeline.deepcopy()
+            _say(
+                show_progress, f"the budget ran out before {config.optimizer} finished: keeping the uncompiled program"
+            )
+            mlflow.set_tag("agentinstruct.optimizer_finished", "false")
         keep_starter_demos(compiled, pipeline)
         spent = budget.spent
         _say(show_progress, f"compiled: scoring the compiled pipeline on the same {len(val)} held-out seeds")
@@ -383,6 +412,7 @@ def compile_program(config: CompileConfig, *, show_progress: bool = True) -> Com
             lm_calls=spent,
             budget=config.budget,
             budget_exhausted=budget.exhausted,
+            optimizer_finished=finished,
             wall_seconds=round(time.perf_counter() - started, 1),
             program_path=str(path),
             program_id=program_id(compiled),
@@ -420,7 +450,8 @@ def format_result(result: CompileResult) -> str:
             f" of a {result.budget} budget" + (" (exhausted)" if result.budget_exhausted else "")
             if result.budget
             else ""
-        ),
+        )
+        + ("" if result.optimizer_finished else "; it did not finish, so the program is the uncompiled one"),
         f"wall time               {result.wall_seconds:.0f} s",
         f"program                 {result.program_path}  (program_id {result.program_id})",
         f"mlflow run              {result.run_id}",

@@ -187,6 +187,21 @@ def test_budget_caps_lm_calls_and_the_compile_still_finishes(dummy_everything, t
     assert result.compiled.pairs > 0  # the held-out evaluation is outside the optimizer's budget
 
 
+def test_a_budget_spent_inside_an_optimizer_keeps_the_uncompiled_program(
+    dummy_everything, text_seeds, tmp_path, mlflow_uri
+):
+    import mlflow
+
+    # MIPROv2's instruction proposer stops on the first refused prompt-model call instead of scoring it 0
+    result = compile_program(_config(tmp_path, text_seeds, "mipro", budget=2), show_progress=False)
+    assert not result.optimizer_finished and result.budget_exhausted
+    assert result.program_id == program_id(AgentInstructPipeline(get_skill("reading_comprehension")))
+    assert (
+        mlflow.MlflowClient(mlflow_uri).get_run(result.run_id).data.tags["agentinstruct.optimizer_finished"] == "false"
+    )
+    assert "did not finish" in dummy_everything.format_result(result)
+
+
 def test_budgeted_lm_refuses_past_the_cap():
     budget = CallBudget(2)
     lm = BudgetedLM.wrap(DummyLM([{"answer": "x"}] * 5), budget)
