@@ -190,17 +190,7 @@ def build_optimizer(
     """The DSPy optimizer called `name`, configured small enough for a CPU model and within `budget` where it has
     its own knob."""
     if name == "bootstrap":
-        import os
-
-        t = os.environ.get("XP_TEACHER_T")
-        settings = {"lm": task_lm.copy(temperature=float(t))} if t else None
-        return EverySeedBootstrap(
-            metric=metric,
-            max_bootstrapped_demos=max_demos,
-            max_labeled_demos=0,
-            max_rounds=1,
-            teacher_settings=settings,
-        )
+        return EverySeedBootstrap(metric=metric, max_bootstrapped_demos=max_demos, max_labeled_demos=0, max_rounds=1)
     if name == "random-search":
         return dspy.BootstrapFewShotWithRandomSearch(
             metric=metric,
