@@ -1,9 +1,9 @@
 """The composite metric DSPy optimizers climb: validators, judge and novelty of a pipeline's pairs, weighted.
 
 It takes the two forms DSPy calls: `metric(example, pred, trace=None)` (a float; while bootstrapping, when `trace` is
-set, a strict bool: every pair passes its validators and the score reaches the threshold) and GEPA's
-`metric(gold, pred, trace, pred_name, pred_trace)` returning `dspy.Prediction(score=..., feedback=...)`, whose
-feedback names the failed validators and the judge's rationale.
+set, a strict bool: every pair passes the validators' tighter demonstration checks and the score reaches the
+threshold) and GEPA's `metric(gold, pred, trace, pred_name, pred_trace)` returning
+`dspy.Prediction(score=..., feedback=...)`, whose feedback names the failed validators and the judge's rationale.
 It is reference-free: the example only supplies the seed.
 """
 
@@ -18,6 +18,7 @@ import dspy
 from agentinstruct.metrics.diversity import Embedder, NoveltyIndex
 from agentinstruct.metrics.scoring import RecordScore, Scorer
 from agentinstruct.metrics.text import PairView
+from agentinstruct.metrics.validators import validate
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,13 @@ class CompositeMetric:
     def __call__(self, example: Any, pred: Any, trace: Any = None) -> float | bool:
         score, _ = self.evaluate(example, pred)
         if trace is not None:
-            # Every traced call becomes a demonstration, so one failing pair spoils the whole trace.
-            scores, _ = self.last_details
-            return score >= self.bootstrap_threshold and all(s.passed for s in scores)
+            # Every traced call becomes a demonstration: one pair that fails, or passes only by a hair, spoils it.
+            views = getattr(self._last, "views", [])
+            return (
+                score >= self.bootstrap_threshold
+                and bool(views)
+                and all(not validate(view, self.scorer.skill, for_demo=True) for view in views)
+            )
         return score
 
     def feedback(
@@ -82,7 +87,7 @@ class CompositeMetric:
 
     def evaluate(self, example: Any, pred: Any) -> tuple[float, str]:
         pairs = list(getattr(pred, "pairs", None) or [])
-        self._last.scores, self._last.novelties = [], []
+        self._last.scores, self._last.novelties, self._last.views = [], [], []
         if not pairs:
             failures = getattr(pred, "failures", None) or []
             reasons = "; ".join(f"{f.stage}: {f.reason} ({f.detail})" for f in failures[:3])
@@ -90,7 +95,7 @@ class CompositeMetric:
         views = [PairView(p.passage, p.instruction, p.response) for p in pairs]
         scores = [self.scorer.assess(view) for view in views]
         novelties = self._novelty(views, scores, _seed_key(example))
-        self._last.scores, self._last.novelties = scores, novelties
+        self._last.scores, self._last.novelties, self._last.views = scores, novelties, views
         totals, notes = [], []
         for view, score, novelty in zip(views, scores, novelties, strict=True):
             totals.append(self._combine(score, novelty))

@@ -11,6 +11,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from agentinstruct.metrics.text import PairView, content_words, words
 
@@ -44,10 +45,15 @@ _NOT_IN_PASSAGE = re.compile(
 
 @dataclass(frozen=True)
 class Validator:
-    """A named rule check; `name` is stable (reports and metrics use it)."""
+    """A named rule check; `name` is stable (reports and metrics use it).
+
+    `demo_check`, where set, is a tighter version of `check` for pairs that become an optimizer's demonstrations:
+    a pair that passes by a hair teaches the model to write borderline pairs.
+    """
 
     name: str
     check: Check
+    demo_check: Check | None = None
 
 
 def _empty(view: PairView) -> str | None:
@@ -232,8 +238,8 @@ VALIDATORS: tuple[Validator, ...] = (
 SKILL_VALIDATORS: dict[str, tuple[Validator, ...]] = {
     "reading_comprehension": (
         Validator("no_question", _no_question),
-        Validator("off_topic", _off_topic),
-        Validator("ungrounded", _ungrounded),
+        Validator("off_topic", _off_topic, partial(_off_topic, min_share=0.5)),
+        Validator("ungrounded", _ungrounded, partial(_ungrounded, min_support=0.8)),
         Validator("mcq_answer_not_an_option", _mcq_answer_is_an_option),
     ),
 }
@@ -244,14 +250,16 @@ def validators_for(skill: str | None) -> tuple[Validator, ...]:
     return VALIDATORS + SKILL_VALIDATORS.get(skill or "", ())
 
 
-def validate(view: PairView, skill: str | None = None) -> dict[str, str]:
+def validate(view: PairView, skill: str | None = None, *, for_demo: bool = False) -> dict[str, str]:
     """The failed validators of a pair, by name, with their reasons (empty when it passes).
 
-    An empty turn stops further checks: every other validator would fail on it for the same reason.
+    An empty turn stops further checks: every other validator would fail on it for the same reason. `for_demo`
+    applies the validators' tighter demonstration checks.
     """
     failures: dict[str, str] = {}
     for validator in validators_for(skill):
-        reason = validator.check(view)
+        check = (validator.demo_check or validator.check) if for_demo else validator.check
+        reason = check(view)
         if reason:
             failures[validator.name] = reason
             if validator.name == "empty_turn":

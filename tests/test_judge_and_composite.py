@@ -101,4 +101,23 @@ def test_bootstrap_success_needs_every_pair_to_pass():
     mostly_good = dspy.Prediction(pairs=[good, good, good, bad], failures=[])
     assert metric(_examples()[0], mostly_good) == 0.75  # above the 0.7 threshold as a float...
     assert metric(_examples()[0], mostly_good, trace=[]) is False  # ...but the failing pair's calls would be demos
-    assert metric(_examples()[0], dspy.Prediction(pairs=[good], failures=[]), trace=[]) is True
+    grounded = Pair(
+        VIEW.passage, VIEW.instruction, "It is 420 meters long; it opened in 1931.", "literal_short_answer", "identity"
+    )
+    assert metric(_examples()[0], dspy.Prediction(pairs=[grounded], failures=[]), trace=[]) is True
+
+
+def test_a_borderline_pair_is_not_a_demonstration():
+    from agentinstruct.metrics import validate
+    from agentinstruct.programs import Pair
+
+    # 4 of the answer's 6 new content words occur in the passage: grounded enough to keep, too loosely to teach
+    loose = PairView(VIEW.passage, VIEW.instruction, "Engineers opened it in 1931, spanning 420 meters.")
+    assert validate(loose, "reading_comprehension") == {}
+    assert "ungrounded" in validate(loose, "reading_comprehension", for_demo=True)
+    metric = CompositeMetric(skill="reading_comprehension")
+    prediction = dspy.Prediction(
+        pairs=[Pair(loose.passage, loose.instruction, loose.response, "literal_short_answer", "identity")], failures=[]
+    )
+    assert metric(_examples()[0], prediction) == 1.0
+    assert metric(_examples()[0], prediction, trace=[]) is False
