@@ -69,6 +69,9 @@ def main() -> None:
         before, after = (reports[name].get(key) for name in ("uncompiled", "compiled"))
         shown = ["n/a" if value is None else fmt.format(value) for value in (before, after)]
         print(f"{label:<22} {shown[0]:>11} {shown[1]:>9}")
+    for name in sorted(set().union(*(reports[run].get("validator_failures", {}) for run in reports))):
+        counts = [reports[run].get("validator_failures", {}).get(name, 0) for run in ("uncompiled", "compiled")]
+        print(f"{'  failed ' + name:<22} {counts[0]:>11} {counts[1]:>9}")
 
 
 if __name__ == "__main__":
