@@ -271,18 +271,6 @@ def dev_split(trainset: list[dspy.Example]) -> tuple[list[dspy.Example], list[ds
     return trainset[:cut], trainset[cut:]
 
 
-def keep_starter_demos(compiled, starter) -> None:
-    """Put each predictor's starter demo back behind whatever the optimizer found.
-
-    Bootstrapping resets the student, and only predictors exercised by a successful trace get demos back: with one
-    agent per transformation and instruction type, most predictors would lose their only worked example.
-    """
-    starters = dict(starter.named_predictors())
-    for name, predictor in compiled.named_predictors():
-        own = starters[name].demos
-        predictor.demos = list(predictor.demos) + [demo for demo in own if demo not in predictor.demos]
-
-
 def compile_program(config: CompileConfig, *, show_progress: bool = True) -> CompileResult:
     """Split the seeds, score the uncompiled pipeline on the held-out part, optimize on the rest, score the compiled
     pipeline on the same held-out part, save it, and record everything in an MLflow run tagged `compile`."""
@@ -371,7 +359,6 @@ def compile_program(config: CompileConfig, *, show_progress: bool = True) -> Com
                 show_progress, f"the budget ran out before {config.optimizer} finished: keeping the uncompiled program"
             )
             mlflow.set_tag("agentinstruct.optimizer_finished", "false")
-        keep_starter_demos(compiled, pipeline)
         spent = budget.spent
         _say(show_progress, f"compiled: scoring the compiled pipeline on the same {len(val)} held-out seeds")
         with dspy.context(lm=lm):
@@ -406,7 +393,7 @@ def compile_program(config: CompileConfig, *, show_progress: bool = True) -> Com
             wall_seconds=round(time.perf_counter() - started, 1),
             program_path=str(path),
             program_id=program_id(compiled),
-            demos={name: len(p.demos) for name, p in compiled.named_predictors()},
+            demos={name: len(p.demos) for name, p in compiled.named_predictors() if p.demos},
         )
     return result
 

@@ -5,6 +5,7 @@ from agentinstruct.programs.pipeline import AgentInstructPipeline, Pair, Plan, S
 from agentinstruct.programs.refinement import Refinement
 from agentinstruct.programs.response import Response
 from agentinstruct.programs.skills import Skill, get_skill, skill_names
+from agentinstruct.programs.starter import StarterPredict
 from agentinstruct.programs.transformation import ContentTransformation
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "Response",
     "Skill",
     "StageFailure",
+    "StarterPredict",
     "get_skill",
     "skill_names",
     "split_instructions",

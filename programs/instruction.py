@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import dspy
 
+from agentinstruct.programs.starter import StarterPredict
 from agentinstruct.signatures.agents import InstructionType
 from agentinstruct.signatures.instruction import GenerateInstructions
 
@@ -40,8 +41,10 @@ class InstructionGeneration(dspy.Module):
         self.per_agent = per_agent
         self.agents = {}
         for kind in types:
-            predictor = dspy.Predict(GenerateInstructions.with_instructions(kind.instruction))
-            predictor.demos = [dspy.Example(passage=demo_passage, questions=kind.demo_instructions)]
+            predictor = StarterPredict(
+                GenerateInstructions.with_instructions(kind.instruction),
+                [dspy.Example(passage=demo_passage, questions=kind.demo_instructions)],
+            )
             self.agents[kind.name] = predictor
 
     def forward(self, passage: str, instruction_type: str, config: dict | None = None) -> dspy.Prediction:

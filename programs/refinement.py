@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import dspy
 
+from agentinstruct.programs.starter import StarterPredict
 from agentinstruct.signatures.agents import RefinementGoal
 from agentinstruct.signatures.refinement import EditInstruction, EditPassage, SuggestRefinements
 
@@ -19,17 +20,17 @@ class Refinement(dspy.Module):
         self.suggesters = {}
         self.editors = {}
         for goal in goals:
-            suggester = dspy.Predict(
-                SuggestRefinements.with_instructions(f"{SuggestRefinements.instructions} Goal: {goal.instruction}")
+            suggester = StarterPredict(
+                SuggestRefinements.with_instructions(f"{SuggestRefinements.instructions} Goal: {goal.instruction}"),
+                [dspy.Example(passage=demo_passage, question=goal.demo_instruction, suggestions=goal.demo_suggestions)],
             )
-            suggester.demos = [
-                dspy.Example(passage=demo_passage, question=goal.demo_instruction, suggestions=goal.demo_suggestions)
-            ]
             base = EditInstruction if goal.edits == "instruction" else EditPassage
-            editor = dspy.Predict(base.with_instructions(f"{base.instructions} Goal: {goal.instruction}"))
             demo = dict(passage=demo_passage, question=goal.demo_instruction, suggestions=goal.demo_suggestions)
             output = "revised_question" if goal.edits == "instruction" else "revised_passage"
-            editor.demos = [dspy.Example(**demo, **{output: goal.demo_revision})]
+            editor = StarterPredict(
+                base.with_instructions(f"{base.instructions} Goal: {goal.instruction}"),
+                [dspy.Example(**demo, **{output: goal.demo_revision})],
+            )
             self.suggesters[goal.name] = suggester
             self.editors[goal.name] = editor
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import dspy
 
+from agentinstruct.programs.starter import StarterPredict
 from agentinstruct.signatures.response import Respond
 
 
@@ -14,8 +15,9 @@ class Response(dspy.Module):
 
     def __init__(self, demos: Sequence[tuple[str, str]], demo_passage: str) -> None:
         super().__init__()
-        self.respond = dspy.Predict(Respond)
-        self.respond.demos = [dspy.Example(passage=demo_passage, question=q, answer=a) for q, a in demos]
+        self.respond = StarterPredict(
+            Respond, [dspy.Example(passage=demo_passage, question=q, answer=a) for q, a in demos]
+        )
 
     def forward(self, passage: str, instruction: str, config: dict | None = None) -> dspy.Prediction:
         return self.respond(passage=passage, question=instruction, config=config or {})

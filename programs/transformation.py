@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import dspy
 
+from agentinstruct.programs.starter import StarterPredict
 from agentinstruct.signatures.agents import IDENTITY, TransformationAgent
 from agentinstruct.signatures.transformation import TransformContent
 
@@ -22,8 +23,10 @@ class ContentTransformation(dspy.Module):
         for agent in agents:
             if agent.name == IDENTITY:
                 continue
-            predictor = dspy.Predict(TransformContent.with_instructions(agent.instruction))
-            predictor.demos = [dspy.Example(text=demo_passage, transformed=agent.demo_output)]
+            predictor = StarterPredict(
+                TransformContent.with_instructions(agent.instruction),
+                [dspy.Example(text=demo_passage, transformed=agent.demo_output)],
+            )
             self.agents[agent.name] = predictor
 
     def forward(self, text: str, transformation: str, config: dict | None = None) -> dspy.Prediction:

@@ -103,14 +103,19 @@ def test_optimizers_never_see_the_heldout_seeds(
     assert seen and heldout and not heldout & set(seen)
 
 
-def test_compiled_programs_keep_every_starter_demo(dummy_everything, text_seeds, tmp_path, mlflow_uri):
-    result = compile_program(_config(tmp_path, text_seeds, "bootstrap"), show_progress=False)
-    starter = AgentInstructPipeline(get_skill("reading_comprehension"))
-    compiled = load_program(AgentInstructPipeline(get_skill("reading_comprehension")), result.program_path)
-    compiled_demos = dict(compiled.named_predictors())
-    for name, predictor in starter.named_predictors():
-        kept = [dict(demo) for demo in compiled_demos[name].demos]
-        assert all(dict(demo) in kept for demo in predictor.demos), name
+def test_every_candidate_an_optimizer_builds_runs_with_the_starter_demos():
+    from agentinstruct.signatures.reading_comprehension import DEMO_PASSAGE
+
+    # random search and MIPROv2 score candidates built on reset_copy(); BootstrapFewShot replaces `demos`
+    candidate = AgentInstructPipeline(get_skill("reading_comprehension")).reset_copy()
+    respond = candidate.response.respond
+    respond.demos = [dspy.Example(passage="Bees make honey.", question="What do bees make?", answer="Honey.")]
+    lm = DummyLM([{"answer": "x"}])
+    with dspy.context(lm=lm):
+        respond(passage="The Orin bridge is 420 meters long.", question="How long is the bridge?")
+    prompt = " ".join(str(message["content"]) for message in lm.history[-1]["messages"])
+    assert prompt.index("Bees make honey.") < prompt.index(DEMO_PASSAGE[:60]) < prompt.index("The Orin bridge")
+    assert respond.dump_state()["demos"] == [dict(respond.demos[0])]  # the saved state holds only what was found
 
 
 def test_compile_run_in_mlflow_and_generate_links_back(dummy_everything, text_seeds, tmp_path, mlflow_uri, monkeypatch):
@@ -284,7 +289,7 @@ def test_bootstrap_compiles_on_the_embedded_model_within_a_tiny_budget(tmp_path,
     assert "validator pass rate" in printed and "of a 8 budget" in printed
     program = load_program(AgentInstructPipeline(get_skill("reading_comprehension")), out)
     assert program_metadata(out)["optimizer"] == "bootstrap"
-    assert all(predictor.demos for _, predictor in program.named_predictors())
+    assert f"(program_id {program_id(program)})" in printed
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)

@@ -66,7 +66,7 @@ def test_every_predictor_starts_with_a_demo(pipeline):
     predictors = pipeline.named_predictors()
     # 8 LM transformation agents (identity needs none) + every question type + suggester/editor per goal + responder
     assert len(predictors) == 8 + len(pipeline.skill.instruction_types) + 2 * 3 + 1
-    assert all(predictor.demos for _, predictor in predictors)
+    assert all(predictor.starter_demos and not predictor.demos for _, predictor in predictors)
 
 
 def test_pipeline_produces_pairs_with_lineage(pipeline, dummy_lm):
