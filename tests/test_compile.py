@@ -173,6 +173,8 @@ def test_bootstrap_traces_every_train_seed_not_just_the_first_successes(dummy_ev
         compiled = optimizer.compile(AgentInstructPipeline(get_skill("reading_comprehension")), trainset=trainset)
     assert len(tried) == len(trainset) == 3
     assert all(len(predictor.demos) <= 1 for _, predictor in compiled.named_predictors())
+    bootstrapped = [demo for _, predictor in compiled.named_predictors() for demo in predictor.demos]
+    assert bootstrapped and all("demos" not in demo and "config" not in demo for demo in bootstrapped)
 
 
 def test_heldout_draws_multiply_the_evaluation(dummy_everything, text_seeds, tmp_path, mlflow_uri):
