@@ -7,7 +7,9 @@ failed stage reported rather than dropped.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import dspy
 
@@ -130,7 +132,6 @@ class AgentInstructPipeline(dspy.Module):
             for instruction in instructions:
                 final_passage, final_instruction, goals = passage, instruction, []
                 for goal in plan.refinement_goals:
-                    mark = _trace_mark()
                     try:
                         refined = _run_stage(
                             "refinement",
@@ -139,20 +140,18 @@ class AgentInstructPipeline(dspy.Module):
                             ),
                             context,
                             required=("passage", "instruction"),
+                            reject=lambda edit, p=final_passage: _broken_refinement(edit, p),
                         )
                     except _StageFailed as failed:
-                        # The unrefined instruction is still a valid pair; the failed round is reported.
+                        # The instruction as it was is still a valid pair: the failed round is reported and undone.
                         failures.append(failed.failure)
-                        continue
-                    broken = _broken_refinement(refined, final_passage)
-                    if broken:
-                        # The edit lost what made the pair usable: keep the instruction as it was, report the round.
-                        failures.append(StageFailure("refinement", "invalid_output", broken, **context))
-                        _forget_trace_since(mark)
                         continue
                     final_passage, final_instruction = refined.passage, refined.instruction
                     goals.append(goal)
-                mark = _trace_mark()
+                if any(p.instruction == final_instruction and p.passage == final_passage for p in pairs):
+                    detail = "the same passage and instruction as an earlier pair of this seed"
+                    failures.append(StageFailure("response", "duplicate", detail, **context))
+                    continue
                 try:
                     answer = _run_stage(
                         "response",
@@ -164,26 +163,29 @@ class AgentInstructPipeline(dspy.Module):
                 except _StageFailed as failed:
                     failures.append(failed.failure)
                     continue
-                if any(p.instruction == final_instruction and p.passage == final_passage for p in pairs):
-                    detail = "the same passage and instruction as an earlier pair of this seed"
-                    failures.append(StageFailure("response", "duplicate", detail, **context))
-                    _forget_trace_since(mark)
-                    continue
                 pairs.append(
                     Pair(final_passage, final_instruction, answer, instruction_type, plan.transformation, goals)
                 )
         return dspy.Prediction(pairs=pairs, failures=failures, plan=plan)
 
 
-def _run_stage(stage: str, call, context: dict[str, str], required: tuple[str, ...] = ()):
-    """Run one stage, turning LM errors, unparseable output and empty output into a `StageFailure`.
+def _run_stage(
+    stage: str,
+    call,
+    context: dict[str, str],
+    required: tuple[str, ...] = (),
+    reject: Callable[[Any], str | None] | None = None,
+):
+    """Run one stage, turning LM errors, unparseable output, empty output and output `reject` objects to (it returns
+    why) into a `StageFailure`.
 
     A failed stage's calls are also taken out of DSPy's trace: the pipeline discarded their output, so an optimizer
     must not turn them into demonstrations.
     """
     from dspy.utils.exceptions import AdapterParseError, LMError
 
-    mark = _trace_mark()
+    trace = dspy.settings.trace
+    mark = len(trace) if trace is not None else 0
     try:
         try:
             result = call()
@@ -195,22 +197,14 @@ def _run_stage(stage: str, call, context: dict[str, str], required: tuple[str, .
         values = [getattr(result, name) for name in required] if required else [result]
         if any(not value or (isinstance(value, str) and not value.strip()) for value in values):
             raise _StageFailed(StageFailure(stage, "empty_output", "the LM returned nothing usable", **context))
+        rejected = reject(result) if reject else None
+        if rejected:
+            raise _StageFailed(StageFailure(stage, "invalid_output", rejected, **context))
     except _StageFailed:
-        _forget_trace_since(mark)
+        if trace is not None:
+            del trace[mark:]
         raise
     return result
-
-
-def _trace_mark() -> int:
-    trace = dspy.settings.trace
-    return len(trace) if trace is not None else 0
-
-
-def _forget_trace_since(mark: int) -> None:
-    """Drop the predictor calls traced since `mark` (only while an optimizer is tracing)."""
-    trace = dspy.settings.trace
-    if trace is not None:
-        del trace[mark:]
 
 
 def _broken_refinement(refined: dspy.Prediction, passage: str) -> str | None:

@@ -84,6 +84,9 @@ def test_pipeline_produces_pairs_with_lineage(pipeline, dummy_lm):
     # identical refined pairs of one seed are reported, not kept twice
     assert len({(p.passage, p.instruction) for p in prediction.pairs}) == len(prediction.pairs)
     assert all(f.reason == "duplicate" for f in prediction.failures)
+    # a duplicate is caught before its answer is generated
+    answered = [call for call in dummy_lm.history if "[[ ## answer ## ]]" in str(call["messages"][-1]["content"])]
+    assert prediction.failures and len(answered) == len(prediction.pairs)
 
 
 def test_identity_transformation_makes_no_lm_call(pipeline, dummy_lm):
