@@ -174,9 +174,7 @@ def _rows(example: dspy.Example, prediction: Any, scores: Sequence[Any]) -> list
             "instruction_type": pair.instruction_type,
             "instruction": pair.instruction,
             "response": pair.response,
-            "passed": score.passed,
-            "validator_failures": score.validator_failures,
-            "judge_overall": score.judgement.overall if score.judgement else None,
+            **score.as_columns(),
         }
         for pair, score in zip(prediction.pairs, scores, strict=True)
     ]
