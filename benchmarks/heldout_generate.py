@@ -18,15 +18,15 @@ from pathlib import Path
 
 def write_heldout_seeds(program: str, seeds: str, folder: Path) -> int:
     """Write the program's held-out seeds as text files into `folder`; returns how many."""
-    from agentinstruct.optimizers import program_metadata
+    from agentinstruct.optimizers.programs import METADATA_KEY, SKILL_KEY
     from agentinstruct.programs import get_skill
     from agentinstruct.seeds import load_seeds
 
-    metadata = program_metadata(program)
-    heldout = set(metadata.get("heldout_seed_ids") or [])
+    state = json.loads(Path(program).read_text(encoding="utf-8"))
+    heldout = set(state.get(METADATA_KEY, {}).get("heldout_seed_ids") or [])
     if not heldout:
         raise SystemExit(f"{program} records no held-out seeds (compile it with this version of agentinstruct)")
-    skill = get_skill(json.loads(Path(program).read_text())["agentinstruct_skill"])
+    skill = get_skill(state[SKILL_KEY])
     folder.mkdir(parents=True, exist_ok=True)
     found = [seed for seed in load_seeds(seeds, kinds=skill.seed_kinds).seeds if seed.seed_id in heldout]
     for seed in found:
