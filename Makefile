@@ -1,5 +1,6 @@
 # Two entry points for a fresh machine: `make demo` (set up, then generate a small dataset on the embedded model)
-# and `make test` (set up, then run the whole test suite). Setup is idempotent and reruns when pyproject.toml changes.
+# and `make test` (set up, then run the whole test suite). Setup is idempotent and reruns when pyproject.toml or the
+# llama.cpp build script changes.
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
@@ -8,12 +9,17 @@ BIN := $(VENV)/bin
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml agentinstruct/llama_build.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first, pinned to the CPU build: a bare requirement elsewhere would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[dev,embeddings,optimizers]"
+	# llama-cpp-python built by us, portable and AMX-free, never a wheel pip cached from another build (README).
+	$(BIN)/python agentinstruct/llama_build.py
+	# setuptools notes every editable install of a package-dir layout ("Editable installation ..."): not news here.
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e ".[dev,embeddings,optimizers]"
+	# Load the embedded model and generate in a child process: a build this CPU cannot run fails here, in one line.
+	$(BIN)/agentinstruct doctor
 	touch $@
 
 demo: setup

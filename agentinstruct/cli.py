@@ -95,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--max-seeds", type=int, help="use only this many seeds (by seed id)")
     comp.add_argument("--text-field", default="text", help="text column of .jsonl/.parquet/HF seeds")
     comp.add_argument("--quiet", action="store_true", help="no progress messages")
+
+    doctor = commands.add_parser(
+        "doctor", help="check this machine: versions, the llama.cpp build, the models, MLflow, an endpoint"
+    )
+    doctor.add_argument("--lm", help="also make one tiny call to this endpoint model")
+    doctor.add_argument("--api-base", help="also check that this OpenAI-compatible server answers")
+    doctor.add_argument("--embedding-model", help="a sentence-transformers model folder (default: all-MiniLM-L6-v2)")
     return parser
 
 
@@ -107,6 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _score(args)
         if args.command == "compile":
             return _compile(args)
+        if args.command == "doctor":
+            _quiet_libraries()
+            from agentinstruct.doctor import run_doctor
+
+            return run_doctor(args.lm, args.api_base, args.embedding_model)
     except UserError as exc:
         print(f"agentinstruct: error: {exc}", file=sys.stderr)
         return 2

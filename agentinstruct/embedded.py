@@ -114,6 +114,10 @@ class EmbeddedEngine:
         )
         return int.from_bytes(hashlib.sha256(settings.encode()).digest()[:4], "little")
 
+    def resolved_model_path(self) -> Path:
+        """The GGUF file this engine loads."""
+        return self.model_path or default_model_path()
+
     def load(self) -> Any:
         """The `llama_cpp.Llama`, loaded on first call."""
         with self._lock:
@@ -123,8 +127,13 @@ class EmbeddedEngine:
         if self._llama is None:
             from llama_cpp import Llama
 
-            path = self.model_path or default_model_path()
-            self._llama = Llama(model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False, seed=0)
+            self._llama = Llama(
+                model_path=str(self.resolved_model_path()),
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                verbose=False,
+                seed=0,
+            )
         return self._llama
 
     def complete(self, request: Request) -> Response:

@@ -97,8 +97,8 @@ def shared_embedded_engine():
 
 
 def check_lm(lm: dspy.LM, api_base: str | None = None) -> None:
-    """Fail before the run starts when the LM is unusable: load the embedded model, or make one tiny uncached call to
-    an endpoint.
+    """Fail before the run starts when the LM is unusable: check the embedded model runs on this machine (in a child
+    process, the first time) and load it, or make one tiny uncached call to an endpoint.
 
     Raises:
         UserError: The model cannot be loaded, or the endpoint cannot be reached or refused the call.
@@ -106,9 +106,21 @@ def check_lm(lm: dspy.LM, api_base: str | None = None) -> None:
     from agentinstruct.embedded import EmbeddedEngine
 
     if isinstance(lm.engine, EmbeddedEngine):
+        from agentinstruct.health import ensure_embedded_runtime
+
+        engine = lm.engine
         try:
-            lm.engine.load()
-        except Exception as exc:  # a missing or corrupt GGUF, an unloadable llama.cpp build
+            path = engine.resolved_model_path()
+        except Exception as exc:  # the model package is missing or its parts cannot be assembled
+            raise UserError(f"cannot load the embedded model: {type(exc).__name__}: {exc}") from exc
+        if not path.is_file():
+            raise UserError(f"cannot load the embedded model: no model file at {path}")
+        # A llama.cpp build this CPU cannot run dies with SIGILL: find out in a child process (once per build, CPU
+        # and model), so the user gets one line instead of a core dump in the middle of a run.
+        ensure_embedded_runtime(path, engine.n_ctx, engine.n_threads)
+        try:
+            engine.load()
+        except Exception as exc:  # a corrupt GGUF, an unloadable llama.cpp build
             raise UserError(f"cannot load the embedded model: {type(exc).__name__}: {exc}") from exc
         return
     probe = lm.copy(cache=False, num_retries=0)
