@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from agentinstruct.errors import UserError
+from agentinstruct.formats import FORMATS
 from agentinstruct.metrics.diversity import DEFAULT_DEDUP_THRESHOLD
 from agentinstruct.metrics.scoring import DEFAULT_MIN_QUALITY
 
@@ -73,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--split", help="the split to score when the dataset has several")
     score.add_argument("--skill", help="skill whose validators apply (default: the dataset's `skill` column)")
     score.add_argument("--concurrency", type=int, default=1, help="rows judged in parallel")
+    score.add_argument(
+        "--format",
+        choices=("auto", *FORMATS),
+        default="auto",
+        help="the dataset's format; auto detects it from the columns (default: %(default)s)",
+    )
     score.add_argument("--quiet", action="store_true", help="no progress bar")
 
     comp = commands.add_parser("compile", help="optimize a skill's flows with a DSPy optimizer against the metrics")
@@ -207,6 +214,7 @@ def _score(args: argparse.Namespace) -> int:
         split=args.split,
         skill=args.skill,
         concurrency=max(1, args.concurrency),
+        format=args.format,
     )
     print(format_report(score_dataset(config, show_progress=not args.quiet)))
     return 0

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from agentinstruct.errors import UserError
+from agentinstruct.formats import ChatDataset, read_dataset
 from agentinstruct.metrics.diversity import DEFAULT_DEDUP_THRESHOLD
 
 
@@ -28,47 +29,15 @@ class ScoreConfig:
     split: str | None = None
     skill: str | None = None
     concurrency: int = 1
-
-
-def load_chat_dataset(path: str, split: str | None = None):
-    """A `datasets.Dataset` with a `messages` column from a generate folder, a .jsonl/.parquet file, or a saved HF
-    dataset.
-
-    Raises:
-        UserError: Missing path, unreadable file, several splits and none chosen, or no `messages` column.
-    """
-    import datasets
-
-    source = Path(path)
-    if not source.exists():
-        raise UserError(f"dataset path does not exist: {path}")
-    try:
-        if source.is_dir():
-            loaded = datasets.load_from_disk(str(source))
-        elif source.suffix == ".jsonl":
-            loaded = datasets.Dataset.from_json(str(source))
-        elif source.suffix == ".parquet":
-            loaded = datasets.Dataset.from_parquet(str(source))
-        else:
-            raise UserError(f"cannot score {path}: expected a folder, a .jsonl or a .parquet file")
-    except UserError:
-        raise
-    except Exception as exc:  # datasets/pyarrow raise many unrelated types for an unreadable input
-        raise UserError(f"cannot read dataset {path}: {type(exc).__name__}: {exc}") from exc
-    if isinstance(loaded, datasets.DatasetDict):
-        if split is None and len(loaded) != 1:
-            raise UserError(f"{path} has splits {', '.join(loaded)}; choose one with --split")
-        name = split or next(iter(loaded))
-        if name not in loaded:
-            raise UserError(f"{path} has no split '{name}' (splits: {', '.join(loaded)})")
-        loaded = loaded[name]
-    if "messages" not in loaded.column_names:
-        raise UserError(f"{path} has no 'messages' column (columns: {', '.join(loaded.column_names)})")
-    return loaded
+    format: str = "auto"
 
 
 def score_dataset(config: ScoreConfig, *, show_progress: bool = True) -> dict[str, Any]:
-    """Score every row in input order, write `report.json` and `records.parquet` to `config.out`, log an MLflow run.
+    """Score every readable row in input order, write `report.json` and `records.parquet` to `config.out`, log an
+    MLflow run.
+
+    Rows that hold no conversation in the dataset's format are left out of every figure and listed in the report
+    (`unreadable`, with index and reason); `records.parquet` keeps them in place with their `read_error`.
 
     Returns:
         The report.
@@ -81,7 +50,7 @@ def score_dataset(config: ScoreConfig, *, show_progress: bool = True) -> dict[st
     from agentinstruct.metrics import Embedder, Scorer, dataset_diversity, view_of
     from agentinstruct.tracking import tracked_run
 
-    dataset = load_chat_dataset(config.dataset, config.split)
+    dataset = read_dataset(config.dataset, config.split, config.format)
     out = Path(config.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out must be a folder, but {out} is a file")
@@ -89,15 +58,18 @@ def score_dataset(config: ScoreConfig, *, show_progress: bool = True) -> dict[st
     if config.judge:
         judge_lm = build_lm(config.judge_lm, config.api_base, **JUDGE_SETTINGS)
         check_lm(judge_lm, config.api_base)
-    skill = config.skill or _single_skill(dataset)
+    readable = dataset.readable
+    skill = config.skill or _single_skill(dataset.rows.column("skill"), readable)
     embedder = Embedder(config.embedding_model)
     scorer = Scorer(
         skill=skill, judge_lm=judge_lm, embedder=embedder, dedup_threshold=config.dedup_threshold, min_quality=None
     )
-    views = [view_of(messages or []) for messages in dataset["messages"]]
+    views = [view_of(dataset.chats[index].messages) for index in readable]
     params = {
         "dataset": config.dataset,
-        "rows": len(views),
+        "format": dataset.format,
+        "rows": dataset.rows.count,
+        "unreadable_rows": len(dataset.unreadable),
         "skill": skill,
         "judge": config.judge,
         "judge_lm": config.judge_lm if config.judge else None,
@@ -116,21 +88,26 @@ def score_dataset(config: ScoreConfig, *, show_progress: bool = True) -> dict[st
                     disable=not show_progress,
                 )
             )
-        scorer.admit(views, scores, list(range(len(views))))
+        # A duplicate names the earlier row by its index in the input, unreadable rows included.
+        scorer.admit(views, scores, readable)
         vectors = embedder.embed([view.embedding_text for view in views])
-        labels = {
-            name: dataset[name] for name in ("instruction_type", "transformation") if name in dataset.column_names
-        }
+        labels = {}
+        for name in ("instruction_type", "transformation"):
+            if name in dataset.rows.columns:
+                values = dataset.rows.column(name)
+                labels[name] = [values[index] for index in readable]
         report = _report(scores, dataset_diversity(vectors, [v.embedding_text for v in views], **labels), scorer)
-        report["rows"] = len(views)
+        report["rows"] = dataset.rows.count
+        report["scored_rows"] = len(readable)
+        report["format"] = dataset.format
+        report["empty_system_turns_dropped"] = dataset.empty_system_turns
+        report["unreadable_rows"] = len(dataset.unreadable)
+        report["unreadable"] = dataset.unreadable
         report["seconds"] = round(time.perf_counter() - started, 2)
         report["mlflow_run_id"] = run.info.run_id
 
         out.mkdir(parents=True, exist_ok=True)
-        frame = dataset.to_pandas()
-        for column, values in _score_columns(scores).items():
-            frame[column] = values
-        frame.to_parquet(out / "records.parquet", index=False)
+        _write_records(dataset, scores, out / "records.parquet")
         (out / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
         mlflow.log_metrics(_numeric(report))
         mlflow.log_artifact(str(out / "report.json"))
@@ -146,21 +123,50 @@ def score_dataset(config: ScoreConfig, *, show_progress: bool = True) -> dict[st
     return report
 
 
-def _single_skill(dataset) -> str | None:
-    if "skill" not in dataset.column_names:
-        return None
-    skills = set(dataset["skill"])
-    return skills.pop() if len(skills) == 1 else None
+def _single_skill(skills: list, readable: list[int]) -> str | None:
+    found = {skills[index] for index in readable}
+    return found.pop() if len(found) == 1 and None not in found else None
 
 
-def _score_columns(scores) -> dict[str, list]:
-    columns: dict[str, list] = {}
-    for score in scores:
-        for name, value in score.as_columns().items():
-            columns.setdefault(name, []).append(value)
-    columns["near_duplicate_of"] = [s.near_duplicate_of for s in scores]
-    columns["novelty"] = [round(s.novelty, 4) for s in scores]
-    return columns
+def _write_records(dataset: ChatDataset, scores, path: Path) -> None:
+    """Every input row in input order: its original columns, `read_error` (null when read), then the score columns
+    (null for unreadable rows). A score column replaces an input column of the same name (a rescored `novelty`)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from agentinstruct.metrics import CRITERIA
+
+    # Fixed types, so that a column that happens to be all null (no judge) or all empty keeps its type.
+    types = {
+        "read_error": pa.string(),
+        "quality": pa.float64(),
+        "validator_failures": pa.list_(pa.string()),
+        "validator_reasons": pa.list_(pa.string()),
+        **{f"judge_{name}": pa.int64() for name in CRITERIA},
+        "judge_overall": pa.float64(),
+        "judge_rationale": pa.string(),
+        "near_duplicate_of": pa.int64(),
+        "novelty": pa.float64(),
+    }
+    columns: dict[str, list] = {name: [None] * dataset.rows.count for name in types}
+    for entry in dataset.unreadable:
+        columns["read_error"][entry["index"]] = entry["reason"]
+    for index, score in zip(dataset.readable, scores, strict=True):
+        values = {
+            **score.as_columns(),
+            "near_duplicate_of": score.near_duplicate_of,
+            "novelty": round(score.novelty, 4),
+        }
+        for name, value in values.items():
+            columns[name][index] = value
+    table = dataset.rows.arrow()
+    for name, values in columns.items():
+        array = pa.array(values, type=types[name])
+        if name in table.column_names:
+            table = table.set_column(table.column_names.index(name), name, array)
+        else:
+            table = table.append_column(name, array)
+    pq.write_table(table, path)
 
 
 def _report(scores, diversity: dict[str, float], scorer) -> dict[str, Any]:
@@ -197,8 +203,16 @@ def _numeric(report: dict[str, Any], prefix: str = "") -> dict[str, float]:
 
 
 def format_report(report: dict[str, Any]) -> str:
-    lines = [
-        f"rows                 {report['rows']}",
+    lines = [f"rows                 {report['rows']} ({report['format']} format, {report['scored_rows']} scored)"]
+    if report["unreadable_rows"]:
+        first = "; ".join(f"row {u['index']}: {u['reason']}" for u in report["unreadable"][:3])
+        more = f"; {report['unreadable_rows'] - 3} more in report.json" if report["unreadable_rows"] > 3 else ""
+        lines.append(
+            f"unreadable rows      {report['unreadable_rows']}, left out of every figure below ({first}{more})"
+        )
+    if report["empty_system_turns_dropped"]:
+        lines.append(f"empty system turns   {report['empty_system_turns_dropped']} dropped")
+    lines += [
         f"pass rate            {report['pass_rate']:.1%}",
         f"near-duplicate rate  {report['near_duplicate_rate']:.1%}",
         f"vendi score          {report['vendi_score']:.2f}   "

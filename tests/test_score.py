@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from fixtures.format_cases import ORCA_SAMPLE_ROWS, SHAREGPT_PLAIN_ROW, SHAREGPT_ROW
 from fixtures.score_cases import DISTINCT, PARAPHRASES
 
 from agentinstruct.cli import main
@@ -93,4 +94,75 @@ def test_score_bad_input(tmp_path, mlflow_uri, capsys):
     assert "dataset path does not exist" in capsys.readouterr().err
     (tmp_path / "nomsg.jsonl").write_text(json.dumps({"text": "hello"}) + "\n")
     assert main(["score", str(tmp_path / "nomsg.jsonl"), "--out", str(tmp_path / "o"), "--no-judge"]) == 2
-    assert "no 'messages' column" in capsys.readouterr().err
+    assert "no 'messages', 'conversations' (ShareGPT) or 'instruction'/'output' (Alpaca) column" in _error(capsys)
+    assert main(["score", str(tmp_path / "nomsg.jsonl"), "--out", str(tmp_path / "o"), "--format", "alpaca"]) == 2
+    assert "no 'instruction' or 'output' column for the alpaca format" in _error(capsys)
+
+
+def test_a_file_where_no_row_can_be_read_is_one_line_and_exit_2(tmp_path, mlflow_uri, capsys):
+    source = tmp_path / "broken.jsonl"
+    source.write_text('{"messages": "[{\\"role\\": \\"user\\""}\n{not json}\n')
+    assert main(["score", str(source), "--out", str(tmp_path / "o"), "--no-judge", "--quiet"]) == 2
+    assert _error(capsys) == (
+        f"agentinstruct: error: no row of {source} could be read as messages (row 0: messages is a string but not "
+        "valid JSON (Expecting ',' delimiter at character 16); row 1: line 2: invalid JSON "
+        "(Expecting property name enclosed in double quotes at column 2))"
+    )
+    assert not (tmp_path / "o").exists()
+
+
+def _error(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0]
+    return err[0]
+
+
+def test_score_reads_the_public_sample_shape(tmp_path, mlflow_uri, capsys):
+    """orca-agentinstruct-1M-v1's own shape: `messages` as a JSON string, an empty system turn first."""
+    rows = [*ORCA_SAMPLE_ROWS, ORCA_SAMPLE_ROWS[0]]  # the last row repeats the first
+    source = tmp_path / "sample.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    assert main(["score", str(source), "--out", str(tmp_path / "scored"), "--no-judge", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "rows                 4 (messages format, 4 scored)" in printed
+    assert "empty system turns   4 dropped" in printed and "unreadable" not in printed
+
+    report = json.loads((tmp_path / "scored" / "report.json").read_text())
+    assert report["pass_rate"] == 1.0
+    assert report["near_duplicate_rate"] == 0.25
+    assert report["vendi_score"] > 2 and report["mean_pairwise_distance"] > 0.3
+    assert report["unreadable_rows"] == 0 and report["unreadable"] == []
+    scored = pd.read_parquet(tmp_path / "scored" / "records.parquet")
+    assert list(scored["messages"]) == [r["messages"] for r in rows]  # original column, as it was
+    assert scored["near_duplicate_of"].tolist()[3] == 0 and scored["read_error"].isna().all()
+
+
+def test_unreadable_rows_are_counted_with_index_and_reason_and_kept_in_place(tmp_path, mlflow_uri, capsys):
+    lines = [
+        json.dumps(SHAREGPT_PLAIN_ROW),
+        '{"conversations": [{"from": "narrator", "value": "Once upon a time."}]}',
+        "{cut short",
+        json.dumps(SHAREGPT_ROW),
+        json.dumps(SHAREGPT_PLAIN_ROW),
+    ]
+    source = tmp_path / "sharegpt.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    command = ["score", str(source), "--out", str(tmp_path / "scored"), "--no-judge", "--quiet", "--format", "sharegpt"]
+    assert main(command) == 0
+    printed = capsys.readouterr().out
+    assert "rows                 5 (sharegpt format, 3 scored)" in printed
+    assert (
+        "unreadable rows      2, left out of every figure below (row 1: turn 1 has an unknown role 'narrator'; "
+        "row 2: line 3: invalid JSON (Expecting property name enclosed in double quotes at column 2))"
+    ) in printed
+
+    report = json.loads((tmp_path / "scored" / "report.json").read_text())
+    assert report["rows"] == 5 and report["scored_rows"] == 3 and report["unreadable_rows"] == 2
+    assert [u["index"] for u in report["unreadable"]] == [1, 2]
+    assert report["near_duplicate_rate"] == pytest.approx(1 / 3)  # of the rows scored
+    scored = pd.read_parquet(tmp_path / "scored" / "records.parquet")
+    assert len(scored) == 5
+    assert scored["read_error"].notna().tolist() == [False, True, True, False, False]
+    assert scored["quality"].isna().tolist() == [False, True, True, False, False]
+    assert scored["near_duplicate_of"].tolist()[4] == 0  # the index of the earlier row in the input
+    assert scored["system"].tolist()[3] == SHAREGPT_ROW["system"]
