@@ -82,6 +82,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     score.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    export = commands.add_parser(
+        "export", help="write a dataset in the format a training tool reads (TRL, LLaMA-Factory, OpenAI)"
+    )
+    export.add_argument("dataset", help="a folder written by generate (or any dataset score reads)")
+    export.add_argument(
+        "--format",
+        required=True,
+        choices=FORMATS,
+        help="messages (TRL, orca-agentinstruct), openai (chat fine-tuning JSONL), sharegpt or alpaca (LLaMA-Factory)",
+    )
+    export.add_argument("--out", required=True, help="file to write: .jsonl, or .parquet (not for openai)")
+    export.add_argument("--min-quality", type=float, help="keep only records whose quality is at least this")
+    export.add_argument("--skill", help="keep only records of this skill")
+    export.add_argument(
+        "--drop-unsupported",
+        action="store_true",
+        help="skip (and count) records the format cannot carry instead of refusing to export",
+    )
+    export.add_argument("--split", help="the split to export when the dataset has several")
+
     comp = commands.add_parser("compile", help="optimize a skill's flows with a DSPy optimizer against the metrics")
     comp.add_argument("--skill", default="reading_comprehension", help="skill to compile (default: %(default)s)")
     comp.add_argument("--seeds", default=DEFAULT_SEEDS, help="seeds to train and validate on ('bundled' by default)")
@@ -121,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _score(args)
         if args.command == "compile":
             return _compile(args)
+        if args.command == "export":
+            return _export(args)
         if args.command == "doctor":
             _quiet_libraries()
             from agentinstruct.doctor import run_doctor
@@ -217,6 +239,22 @@ def _score(args: argparse.Namespace) -> int:
         format=args.format,
     )
     print(format_report(score_dataset(config, show_progress=not args.quiet)))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from agentinstruct.export import ExportConfig, export_dataset, format_export
+
+    config = ExportConfig(
+        dataset=args.dataset,
+        format=args.format,
+        out=args.out,
+        min_quality=args.min_quality,
+        skill=args.skill,
+        drop_unsupported=args.drop_unsupported,
+        split=args.split,
+    )
+    print(format_export(export_dataset(config)))
     return 0
 
 

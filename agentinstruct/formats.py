@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -617,10 +616,10 @@ def write_rows(rows: list[dict[str, Any]], out: Path, passthrough=None) -> None:
     import pyarrow.parquet as pq
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    # Beside the target (same file system, so the rename is atomic), created like any file (the umask applies).
+    temporary = out.parent / f".{out.name}.{os.getpid()}.tmp"
     try:
         if out.suffix == ".parquet":
-            os.close(handle)
             names = list(dict.fromkeys(key for row in rows for key in row))
             table = pa.table({name: _arrow_column([row.get(name) for row in rows]) for name in names})
             if passthrough is not None:
@@ -629,10 +628,10 @@ def write_rows(rows: list[dict[str, Any]], out: Path, passthrough=None) -> None:
             pq.write_table(table, temporary)
         else:
             extra = passthrough.to_pylist() if passthrough is not None else [{}] * len(rows)
-            with os.fdopen(handle, "w", encoding="utf-8") as lines:
+            with temporary.open("w", encoding="utf-8") as lines:
                 for row, more in zip(rows, extra, strict=True):
                     lines.write(json.dumps({**row, **more}, ensure_ascii=False, default=str) + "\n")
         os.replace(temporary, out)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
