@@ -1,5 +1,8 @@
 """Read raw seeds from files, folders, JSONL/Parquet tables and Hugging Face datasets saved on disk.
 
+A table (or dataset) without the text column that holds conversations in a recognised chat format gives each
+conversation's prose as one seed.
+
 Every source becomes a list of `Seed`s (chunked to a maximum size, identified by a content hash). Anything that
 cannot be used is reported as a `SkippedSeed` with its reason rather than failing the run, unless nothing usable
 remains.
@@ -15,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from agentinstruct.errors import UserError
+from agentinstruct.formats import FORMAT_COLUMNS, UnreadableRow, chat_text, detect_format, read_chat
 from agentinstruct.seeds.chunking import chunk_text
 
 SeedKind = Literal["text", "code"]
@@ -106,7 +110,9 @@ def load_seeds(
     Args:
         path: A text or source file, a `.jsonl`/`.parquet` table, a folder of any of these, or a folder written by
             `datasets.Dataset.save_to_disk`.
-        text_field: The column holding the text in tables and Hugging Face datasets.
+        text_field: The column holding the text in tables and Hugging Face datasets. A table without it that is a
+            chat dataset (`agentinstruct.formats`: messages, ShareGPT, Alpaca) gives the text of its conversations:
+            user, assistant and tool turns, a blank line apart.
         max_chars: Chunks are cut at paragraph, then sentence boundaries to at most this many characters.
         kinds: The seed kinds to keep; others are reported as skipped.
 
@@ -197,19 +203,48 @@ def _row_text(row: object, source: str, text_field: str, skipped: list[SkippedSe
     return value
 
 
+def _chat_seeds(
+    rows: Iterable[tuple[str, object]], fmt: str, skipped: list[SkippedSeed]
+) -> Iterator[tuple[str, str, SeedKind]]:
+    """Seed text from the rows of a chat dataset: the prose of each conversation (`formats.chat_text`)."""
+    for source, row in rows:
+        try:
+            if not isinstance(row, dict):
+                raise UnreadableRow("row is not a JSON object")
+            text = chat_text(read_chat(row, fmt))
+        except UnreadableRow as exc:
+            skipped.append(SkippedSeed(source, f"unreadable {fmt} row: {exc}"))
+            continue
+        if not text.strip():
+            skipped.append(SkippedSeed(source, "no text in its turns"))
+            continue
+        yield source, text, "text"
+
+
+def _chat_format(columns: Iterable[str], text_field: str) -> str | None:
+    """The chat format of a table without the text column, whose conversations then become the seed text."""
+    columns = list(columns)
+    return None if text_field in columns else detect_format(columns)
+
+
 def _iter_jsonl(file: Path, text_field: str, skipped: list[SkippedSeed]) -> Iterator[tuple[str, str, SeedKind]]:
     text = _read_text_file(file, skipped)
     if text is None:
         return
+    rows: list[tuple[str, object]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         source = f"{file}#row={number}"
         try:
-            row = json.loads(line)
+            rows.append((source, json.loads(line)))
         except json.JSONDecodeError as exc:
             skipped.append(SkippedSeed(source, f"invalid JSON: {exc.msg}"))
-            continue
+    fmt = _chat_format(dict.fromkeys(key for _, row in rows if isinstance(row, dict) for key in row), text_field)
+    if fmt is not None:
+        yield from _chat_seeds(rows, fmt, skipped)
+        return
+    for source, row in rows:
         value = _row_text(row, source, text_field, skipped)
         if value is not None:
             yield source, value, "text"
@@ -222,6 +257,12 @@ def _iter_parquet(file: Path, text_field: str, skipped: list[SkippedSeed]) -> It
         table = pq.read_table(file)
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
         skipped.append(SkippedSeed(str(file), f"unreadable parquet: {exc}"))
+        return
+    fmt = _chat_format(table.column_names, text_field)
+    if fmt is not None:
+        present = [name for name in FORMAT_COLUMNS[fmt] if name in table.column_names]
+        rows = table.select(present).to_pylist()
+        yield from _chat_seeds(((f"{file}#row={n}", row) for n, row in enumerate(rows, start=1)), fmt, skipped)
         return
     if text_field not in table.column_names:
         skipped.append(SkippedSeed(str(file), f"no column '{text_field}' (columns: {', '.join(table.column_names)})"))
@@ -243,6 +284,12 @@ def _iter_hf_dataset(folder: Path, text_field: str, skipped: list[SkippedSeed]) 
     splits = loaded.items() if isinstance(loaded, datasets.DatasetDict) else [(None, loaded)]
     for split, dataset in splits:
         prefix = f"{folder}#split={split}" if split else str(folder)
+        fmt = _chat_format(dataset.column_names, text_field)
+        if fmt is not None:
+            present = [name for name in FORMAT_COLUMNS[fmt] if name in dataset.column_names]
+            rows = dataset.select_columns(present).to_list()
+            yield from _chat_seeds(((f"{prefix}#row={n}", row) for n, row in enumerate(rows, start=1)), fmt, skipped)
+            continue
         if text_field not in dataset.column_names:
             skipped.append(
                 SkippedSeed(prefix, f"no column '{text_field}' (columns: {', '.join(dataset.column_names)})")

@@ -79,3 +79,38 @@ def test_code_seeds_can_be_excluded_by_kind():
     loaded = load_seeds(BUNDLED_CORPUS, kinds=("text",))
     assert all(seed.kind == "text" for seed in loaded.seeds)
     assert any(skipped.reason == "code seeds are not used by this skill" for skipped in loaded.skipped)
+
+
+def test_chat_datasets_give_the_text_of_their_turns(tmp_path):
+    """A seed table without the text column but in a chat format: each conversation's prose is one seed."""
+    import datasets
+    from fixtures.format_cases import ALPACA_ROW, ORCA_SAMPLE_ROWS, SHAREGPT_ROW
+
+    lines = [json.dumps(r) for r in ORCA_SAMPLE_ROWS[:2]] + ['{"messages": "[oops"}', "{broken"]
+    (tmp_path / "sample.jsonl").write_text("\n".join(lines) + "\n")
+    loaded = load_seeds(tmp_path / "sample.jsonl")
+    turns = [json.loads(r["messages"]) for r in ORCA_SAMPLE_ROWS[:2]]
+    assert [s.text for s in loaded.seeds] == [f"{t[1]['content']}\n\n{t[2]['content']}" for t in turns]
+    assert [s.source.rsplit("#", 1)[1] for s in loaded.seeds] == ["row=1", "row=2"]
+    assert [s.reason for s in loaded.skipped] == [
+        "invalid JSON: Expecting property name enclosed in double quotes",
+        "unreadable messages row: messages is a string but not valid JSON (Expecting value at character 1)",
+    ]
+
+    datasets.Dataset.from_list([SHAREGPT_ROW]).to_parquet(str(tmp_path / "sharegpt.parquet"))
+    (seed,) = load_seeds(tmp_path / "sharegpt.parquet").seeds
+    assert seed.text.startswith("Is it raining in Lyon?\n\n") and "You are a weather assistant" not in seed.text
+    assert "get_weather" not in seed.text  # tool-call arguments are not prose
+
+    long_input = {**ALPACA_ROW, "input": ALPACA_ROW["input"] * 3}
+    datasets.DatasetDict({"train": datasets.Dataset.from_list([long_input])}).save_to_disk(str(tmp_path / "hf"))
+    (seed,) = load_seeds(tmp_path / "hf").seeds
+    assert seed.text == f"{long_input['input']}\n\n{long_input['instruction']}\n\n{long_input['output']}"
+    assert seed.source.endswith("hf#split=train#row=1")
+
+
+def test_the_text_column_wins_over_a_chat_format(tmp_path):
+    text = "The text column is what --text-field names, so it is used even when the row also has messages."
+    row = {"text": text, "messages": [{"role": "user", "content": "Something else entirely, and long enough."}]}
+    (tmp_path / "both.jsonl").write_text(json.dumps(row) + "\n")
+    assert [s.text for s in load_seeds(tmp_path / "both.jsonl").seeds] == [text]
