@@ -359,7 +359,12 @@ def write_chat(chat: Chat, fmt: str, *, tools_as_json: bool = False) -> dict[str
 
 
 def _split_system(chat: Chat) -> tuple[str, list[dict[str, Any]]]:
-    """The leading system turn's text and the turns after it; both formats keep system text beside the turns."""
+    """The leading system turn's text and the turns after it; both formats keep system text beside the turns.
+
+    Neither format has a place for a turn's `name`, so a named turn is refused too.
+    """
+    if any(turn.get("name") for turn in chat.messages):
+        raise UnsupportedRecord("turns with a name")
     turns = list(chat.messages)
     system = ""
     if turns and turns[0]["role"] == "system":

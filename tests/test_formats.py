@@ -209,6 +209,8 @@ UNSUPPORTED = {
     ("LATE_SYSTEM", "alpaca"): "a system turn after the first turn",
     ("TWO_USERS", "alpaca"): "turns that do not alternate between user and assistant",
     ("TWO_USERS", "sharegpt"): "turns that do not alternate between user/tool and assistant",
+    ("NAMED", "sharegpt"): "turns with a name",
+    ("NAMED", "alpaca"): "turns with a name",
 }
 CONVERSATIONS = {
     "SINGLE": Chat(SINGLE),
@@ -220,6 +222,7 @@ CONVERSATIONS = {
     "USER_ONLY": Chat([{"role": "user", "content": "Hi."}]),
     "LATE_SYSTEM": Chat([*SINGLE, {"role": "system", "content": "Now in French."}, *SINGLE]),
     "TWO_USERS": Chat([SINGLE[0], SINGLE[0], SINGLE[1]]),
+    "NAMED": Chat([{**SINGLE[0], "name": "ana"}, SINGLE[1]]),
 }
 
 
