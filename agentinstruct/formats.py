@@ -167,7 +167,9 @@ def _json_list(value: Any, column: str) -> list:
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise UnreadableRow(f"{column} is a string but not valid JSON ({exc.msg} at character {exc.pos})") from None
+            raise UnreadableRow(
+                f"{column} is a string but not valid JSON (character {exc.pos + 1}: {exc.msg})"
+            ) from None
     if not isinstance(value, list | tuple):
         raise UnreadableRow(f"{column} is a {type(value).__name__}, not a list of turns")
     if not value:
@@ -557,7 +559,7 @@ def _read_json_rows(file: Path) -> tuple[list[dict | None], dict[int, str]]:
         except UnicodeDecodeError:
             errors[index], value = f"line {number}: not UTF-8 text", None
         except json.JSONDecodeError as exc:
-            errors[index], value = f"line {number}: invalid JSON ({exc.msg} at column {exc.colno})", None
+            errors[index], value = f"line {number}, column {exc.colno}: invalid JSON ({exc.msg})", None
         if value is not None and not isinstance(value, dict):
             errors[index], value = f"line {number}: a JSON {type(value).__name__}, not an object", None
         rows.append(value)

@@ -278,7 +278,7 @@ def test_jsonl_rows_that_are_not_objects_are_counted_by_line(tmp_path):
     rows = load_rows(source)
     assert rows.count == 5 and rows.columns == ["messages", "instruction", "input", "output"]
     assert rows.errors == {
-        1: "line 3: invalid JSON (Expecting property name enclosed in double quotes at column 2)",
+        1: "line 3, column 2: invalid JSON (Expecting property name enclosed in double quotes)",
         2: "line 4: a JSON list, not an object",
         4: "line 6: not UTF-8 text",
     }

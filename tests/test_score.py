@@ -105,8 +105,8 @@ def test_a_file_where_no_row_can_be_read_is_one_line_and_exit_2(tmp_path, mlflow
     assert main(["score", str(source), "--out", str(tmp_path / "o"), "--no-judge", "--quiet"]) == 2
     assert _error(capsys) == (
         f"agentinstruct: error: no row of {source} could be read as messages (row 0: messages is a string but not "
-        "valid JSON (Expecting ',' delimiter at character 16); row 1: line 2: invalid JSON "
-        "(Expecting property name enclosed in double quotes at column 2))"
+        "valid JSON (character 17: Expecting ',' delimiter); row 1: line 2, column 2: invalid JSON "
+        "(Expecting property name enclosed in double quotes))"
     )
     assert not (tmp_path / "o").exists()
 
@@ -153,7 +153,7 @@ def test_unreadable_rows_are_counted_with_index_and_reason_and_kept_in_place(tmp
     assert "rows                 5 (sharegpt format, 3 scored)" in printed
     assert (
         "unreadable rows      2, left out of every figure below (row 1: turn 1 has an unknown role 'narrator'; "
-        "row 2: line 3: invalid JSON (Expecting property name enclosed in double quotes at column 2))"
+        "row 2: line 3, column 2: invalid JSON (Expecting property name enclosed in double quotes))"
     ) in printed
 
     report = json.loads((tmp_path / "scored" / "report.json").read_text())

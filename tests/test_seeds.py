@@ -94,7 +94,7 @@ def test_chat_datasets_give_the_text_of_their_turns(tmp_path):
     assert [s.source.rsplit("#", 1)[1] for s in loaded.seeds] == ["row=1", "row=2"]
     assert [s.reason for s in loaded.skipped] == [
         "invalid JSON: Expecting property name enclosed in double quotes",
-        "unreadable messages row: messages is a string but not valid JSON (Expecting value at character 1)",
+        "unreadable messages row: messages is a string but not valid JSON (character 2: Expecting value)",
     ]
 
     datasets.Dataset.from_list([SHAREGPT_ROW]).to_parquet(str(tmp_path / "sharegpt.parquet"))
