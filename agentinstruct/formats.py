@@ -187,9 +187,9 @@ def _read_turns(turns: list) -> Chat:
         # role/content (OpenAI, TRL) or from/value (ShareGPT); a Parquet column that unites both styles of turn has
         # the other pair as null, hence a fallback on None rather than on a missing key.
         speaker = turn.get("role") if turn.get("role") is not None else turn.get("from")
-        content = _text(turn.get("content") if turn.get("content") is not None else turn.get("value"), position)
+        raw_content = turn.get("content") if turn.get("content") is not None else turn.get("value")
         if speaker == _FUNCTION_CALL:
-            calls = _function_call_value(content, position)
+            calls = _function_call_value(raw_content, position)
             tool_calls = [_tool_call(call, position, calls_seen + k) for k, call in enumerate(calls)]
             calls_seen += len(tool_calls)
             pending_call_ids = [call["id"] for call in tool_calls]
@@ -198,6 +198,7 @@ def _read_turns(turns: list) -> Chat:
         role = _SPEAKERS.get(speaker) if isinstance(speaker, str) else None
         if role is None:
             raise UnreadableRow(f"turn {position} has an unknown role {speaker!r}")
+        content = _text(raw_content, position)
         if role == "system" and not content.strip():
             chat.empty_system_turns += 1
             continue
@@ -242,11 +243,13 @@ def _text(value: Any, position: int) -> str:
     raise UnreadableRow(f"turn {position} content is a {type(value).__name__}, not text")
 
 
-def _function_call_value(content: str, position: int) -> list:
-    try:
-        value = json.loads(content)
-    except json.JSONDecodeError:
-        raise UnreadableRow(f"turn {position} is a function_call whose value is not JSON") from None
+def _function_call_value(value: Any, position: int) -> list:
+    """The calls of a ShareGPT function_call turn: JSON text (as LLaMA-Factory writes it) or the object itself."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise UnreadableRow(f"turn {position} is a function_call whose value is not JSON") from None
     calls = value if isinstance(value, list) else [value]
     if not calls:
         raise UnreadableRow(f"turn {position} is a function_call with no call")

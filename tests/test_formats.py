@@ -167,6 +167,12 @@ def test_malformed_rows_are_unreadable_with_a_reason(row, fmt, reason):
     assert str(raised.value).startswith(reason)
 
 
+def test_a_function_call_value_may_be_the_object_itself():
+    row = {**SHAREGPT_ROW, "conversations": list(SHAREGPT_ROW["conversations"])}
+    row["conversations"][1] = {"from": "function_call", "value": {"name": "get_weather", "arguments": {"city": "Lyon"}}}
+    assert read_chat(row, "sharegpt").messages == read_chat(SHAREGPT_ROW, "sharegpt").messages
+
+
 def test_content_parts_and_developer_turns_read_as_text():
     chat = read_chat(
         {
