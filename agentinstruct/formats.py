@@ -384,7 +384,7 @@ def _write_sharegpt(chat: Chat) -> dict[str, Any]:
     conversations = []
     for turn in turns:
         if turn["role"] == "assistant" and turn.get("tool_calls"):
-            if turn["content"].strip():
+            if turn["content"]:  # even whitespace: what is not written would be lost
                 raise UnsupportedRecord("assistant text beside tool calls")
             calls = [{"name": call["function"]["name"], "arguments": _arguments(call)} for call in turn["tool_calls"]]
             value = json.dumps(calls[0] if len(calls) == 1 else calls, ensure_ascii=False)
