@@ -56,13 +56,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="reject pairs this cosine-similar to a kept one (default: %(default)s)",
     )
     gen.add_argument("--embedding-model", help="a sentence-transformers model folder (default: all-MiniLM-L6-v2)")
+    gen.add_argument(
+        "--model-checks",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="check every pair with the embedded model too (about 1 s a pair); default: on when --lm is embedded",
+    )
     gen.add_argument("--quiet", action="store_true", help="no progress bar")
 
     score = commands.add_parser("score", help="score a chat dataset: validators, LLM judge, diversity")
     score.add_argument("dataset", help="a folder written by generate, a .jsonl/.parquet file, or a saved HF dataset")
     score.add_argument("--out", required=True, help="folder for report.json and records.parquet")
-    score.add_argument("--no-judge", action="store_true", help="skip the LLM judge (validators and diversity only)")
-    score.add_argument("--judge-lm", default="embedded", help="judge LM (default: %(default)s)")
+    score.add_argument(
+        "--judge-lm",
+        help="also rate rows with this judge LM (an endpoint; the embedded 270M model adds nothing measurable, see "
+        "README); default: no judge",
+    )
     score.add_argument("--api-base", help="base URL of an OpenAI-compatible server for the judge")
     score.add_argument("--embedding-model", help="a sentence-transformers model folder (default: all-MiniLM-L6-v2)")
     score.add_argument(
@@ -70,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=DEFAULT_DEDUP_THRESHOLD,
         help="cosine similarity at which a row duplicates an earlier one (default: %(default)s)",
+    )
+    score.add_argument(
+        "--model-checks",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="check every row with the embedded model too (about 1 s a row) (default: on)",
     )
     score.add_argument("--split", help="the split to score when the dataset has several")
     score.add_argument("--skill", help="skill whose validators apply (default: the dataset's `skill` column)")
@@ -111,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--api-base", help="base URL of an OpenAI-compatible server")
     comp.add_argument("--prompt-lm", help="LM for MIPROv2 proposals / GEPA reflection (default: --lm)")
     comp.add_argument("--judge-lm", help="judge LM; without it the metric uses validators and novelty only")
+    comp.add_argument(
+        "--model-checks",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the embedded model's checks in the metric; default: on when --lm is embedded",
+    )
     comp.add_argument("--val-fraction", type=float, default=0.3, help="held-out share of the seeds")
     comp.add_argument(
         "--val-draws", type=int, default=3, help="draws (plans) per held-out seed when scoring (default: %(default)s)"
@@ -206,6 +227,7 @@ def _generate(args: argparse.Namespace) -> int:
         min_quality=args.min_quality,
         dedup_threshold=args.dedup_threshold,
         embedding_model=args.embedding_model,
+        model_checks=args.model_checks,
     )
     summary = generate(config, show_progress=not args.quiet)
     print(format_summary(summary))
@@ -228,7 +250,6 @@ def _score(args: argparse.Namespace) -> int:
     config = ScoreConfig(
         dataset=args.dataset,
         out=args.out,
-        judge=not args.no_judge,
         judge_lm=args.judge_lm,
         api_base=args.api_base,
         embedding_model=args.embedding_model,
@@ -237,6 +258,7 @@ def _score(args: argparse.Namespace) -> int:
         skill=args.skill,
         concurrency=max(1, args.concurrency),
         format=args.format,
+        model_checks=args.model_checks,
     )
     print(format_report(score_dataset(config, show_progress=not args.quiet)))
     return 0
@@ -271,6 +293,7 @@ def _compile(args: argparse.Namespace) -> int:
         api_base=args.api_base,
         prompt_lm=args.prompt_lm,
         judge_lm=args.judge_lm,
+        model_checks=args.model_checks,
         val_fraction=args.val_fraction,
         val_draws=args.val_draws,
         budget=args.budget,

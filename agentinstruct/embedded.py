@@ -102,6 +102,7 @@ class EmbeddedEngine:
         self.leak_retries = leak_retries
         self.stats = EngineStats()
         self._llama: Any = None
+        self._scoring: ScoringContext | None = None
         # One llama.cpp context is not thread-safe (it segfaults under concurrent calls): everything goes through here.
         self._lock = threading.Lock()
 
@@ -211,6 +212,22 @@ class EmbeddedEngine:
             )
         return result["choices"][0]["text"], usage["prompt_tokens"], usage["completion_tokens"]
 
+    def continuation_logprobs(self, prefix: str, continuation: str) -> list[float]:
+        """The log-probability of each token of `continuation` after `prefix`: what the metrics' grounding checks ask
+        of the model (see `metrics/lm_checks.py`). Serialized with generation, on a context of its own."""
+        with self._lock:
+            return self._scoring_context().continuation_logprobs(prefix, continuation)
+
+    def next_token_logprobs(self, prompt: str, candidates: tuple[str, ...]) -> dict[str, float]:
+        """The log-probability of each candidate's first token right after `prompt`."""
+        with self._lock:
+            return self._scoring_context().next_token_logprobs(prompt, candidates)
+
+    def _scoring_context(self) -> ScoringContext:
+        if self._scoring is None:
+            self._scoring = ScoringContext(self._load_locked(), n_threads=self.n_threads)
+        return self._scoring
+
     def stream(self, request: Request):
         from dspy.lm15 import response_to_events
 
@@ -273,3 +290,74 @@ def demo_leak(output: str, demos: str, current: str, min_words: int = 2, min_sha
 
 def _stable_seed(prompt: str) -> int:
     return int.from_bytes(hashlib.sha256(prompt.encode("utf-8")).digest()[:4], "little")
+
+
+class ScoringContext:
+    """A second llama.cpp context on the engine's model that reads log-probabilities instead of sampling.
+
+    It asks llama.cpp for logits only at the positions being scored: with Gemma's 262k-token vocabulary, logits for
+    every prompt position would cost more than the forward pass itself.
+    """
+
+    def __init__(self, llama: Any, n_ctx: int = 2048, n_threads: int = 1) -> None:
+        import llama_cpp
+
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx = params.n_batch = n_ctx
+        params.n_threads = params.n_threads_batch = n_threads
+        params.no_perf = True
+        self._llama = llama
+        self._ctx = llama_cpp.llama_init_from_model(llama.model, params)
+        if not self._ctx:
+            raise RuntimeError("llama.cpp could not create a scoring context")
+        self._n_ctx = n_ctx
+        self._n_vocab = llama_cpp.llama_vocab_n_tokens(llama_cpp.llama_model_get_vocab(llama.model))
+        self._batch = llama_cpp.llama_batch_init(n_ctx, 0, 1)
+
+    def _logits(self, tokens: list[int], first_scored: int) -> Any:
+        """Evaluate `tokens` from an empty cache; logits rows for positions `first_scored - 1` .. the last."""
+        import llama_cpp
+        import numpy as np
+
+        llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(self._ctx), True)
+        batch = self._batch
+        batch.n_tokens = len(tokens)
+        for position, token in enumerate(tokens):
+            batch.token[position] = token
+            batch.pos[position] = position
+            batch.n_seq_id[position] = 1
+            batch.seq_id[position][0] = 0
+            batch.logits[position] = position >= first_scored - 1
+        if llama_cpp.llama_decode(self._ctx, batch) != 0:
+            raise RuntimeError("llama.cpp failed to evaluate a scoring prompt")
+        rows = [
+            np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._ctx, position), shape=(self._n_vocab,))
+            for position in range(first_scored - 1, len(tokens))
+        ]
+        return np.stack(rows).astype(np.float64)
+
+    def _tokens(self, prefix: str, continuation: str) -> tuple[list[int], int]:
+        head = self._llama.tokenize(prefix.encode("utf-8"), add_bos=True)
+        tail = self._llama.tokenize(continuation.encode("utf-8"), add_bos=False)[: self._n_ctx // 2]
+        head = head[:1] + head[1:][-(self._n_ctx - len(tail) - 1) :]  # keep BOS, cut the prefix from the left
+        return head + tail, len(head)
+
+    def continuation_logprobs(self, prefix: str, continuation: str) -> list[float]:
+        import numpy as np
+
+        tokens, start = self._tokens(prefix, continuation)
+        if start >= len(tokens):
+            return []
+        logits = self._logits(tokens, start)[:-1]
+        top = logits.max(axis=1, keepdims=True)
+        normaliser = top[:, 0] + np.log(np.exp(logits - top).sum(axis=1))
+        return (logits[np.arange(len(logits)), tokens[start:]] - normaliser).tolist()
+
+    def next_token_logprobs(self, prompt: str, candidates: tuple[str, ...]) -> dict[str, float]:
+        import numpy as np
+
+        tokens, _ = self._tokens(prompt, "")
+        row = self._logits(tokens, len(tokens))[-1]
+        normaliser = row.max() + np.log(np.exp(row - row.max()).sum())
+        first = {c: self._llama.tokenize(c.encode("utf-8"), add_bos=False)[0] for c in candidates}
+        return {c: float(row[token] - normaliser) for c, token in first.items()}

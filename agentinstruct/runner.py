@@ -48,6 +48,13 @@ class GenerateConfig:
     min_quality: float = DEFAULT_MIN_QUALITY
     dedup_threshold: float = DEFAULT_DEDUP_THRESHOLD
     embedding_model: str | None = None
+    model_checks: bool | None = None
+    """The embedded model's checks on every pair (`metrics/lm_checks.py`); None: only when the generator is the
+    embedded model (an endpoint run would wait on the local model)."""
+
+    @property
+    def uses_model_checks(self) -> bool:
+        return self.model_checks if self.model_checks is not None else self.lm == EMBEDDED
 
     def validate(self) -> None:
         if self.n < 1:
@@ -118,6 +125,7 @@ def generate(config: GenerateConfig, *, show_progress: bool = True) -> GenerateS
     import dspy
 
     from agentinstruct.metrics import Embedder, Scorer, view_of
+    from agentinstruct.metrics.lm_checks import embedded_lm_checks
     from agentinstruct.optimizers import load_program, program_id, program_metadata
     from agentinstruct.programs import AgentInstructPipeline, get_skill
     from agentinstruct.records import make_failure, make_record
@@ -153,6 +161,7 @@ def generate(config: GenerateConfig, *, show_progress: bool = True) -> GenerateS
         "min_quality": config.min_quality,
         "dedup_threshold": config.dedup_threshold,
         "embedding_model": embedder.model_path,
+        "model_checks": config.uses_model_checks,
     }
     store = RunStore(config.out, identity)
     resumed = len(store.completed)
@@ -167,6 +176,7 @@ def generate(config: GenerateConfig, *, show_progress: bool = True) -> GenerateS
         embedder=embedder,
         dedup_threshold=config.dedup_threshold,
         min_quality=config.min_quality,
+        lm_checks=embedded_lm_checks(config.uses_model_checks) if store.record_count() < config.n else None,
     )
     kept = [r for unit in sorted(store.completed) for r in store.completed[unit].records]
     scorer.remember([view_of(r["messages"]) for r in kept], [r["record_id"] for r in kept])

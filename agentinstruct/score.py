@@ -21,8 +21,8 @@ class ScoreConfig:
 
     dataset: str
     out: str
-    judge: bool = True
-    judge_lm: str = "embedded"
+    judge_lm: str | None = None
+    """The judge's LM; None scores without a judge."""
     api_base: str | None = None
     embedding_model: str | None = None
     dedup_threshold: float = DEFAULT_DEDUP_THRESHOLD
@@ -30,6 +30,8 @@ class ScoreConfig:
     skill: str | None = None
     concurrency: int = 1
     format: str = "auto"
+    model_checks: bool = True
+    """The embedded model's checks (`metrics/lm_checks.py`) beside the validators."""
 
 
 def score_dataset(config: ScoreConfig, *, show_progress: bool = True) -> dict[str, Any]:
@@ -48,6 +50,7 @@ def score_dataset(config: ScoreConfig, *, show_progress: bool = True) -> dict[st
 
     from agentinstruct.lm import JUDGE_SETTINGS, build_lm, check_lm
     from agentinstruct.metrics import Embedder, Scorer, dataset_diversity, view_of
+    from agentinstruct.metrics.lm_checks import embedded_lm_checks
     from agentinstruct.tracking import tracked_run
 
     dataset = read_dataset(config.dataset, config.split, config.format)
@@ -55,14 +58,19 @@ def score_dataset(config: ScoreConfig, *, show_progress: bool = True) -> dict[st
     if out.exists() and not out.is_dir():
         raise UserError(f"--out must be a folder, but {out} is a file")
     judge_lm = None
-    if config.judge:
+    if config.judge_lm:
         judge_lm = build_lm(config.judge_lm, config.api_base, **JUDGE_SETTINGS)
         check_lm(judge_lm, config.api_base)
     readable = dataset.readable
     skill = config.skill or _single_skill(dataset.rows.column("skill"), readable)
     embedder = Embedder(config.embedding_model)
     scorer = Scorer(
-        skill=skill, judge_lm=judge_lm, embedder=embedder, dedup_threshold=config.dedup_threshold, min_quality=None
+        skill=skill,
+        judge_lm=judge_lm,
+        embedder=embedder,
+        dedup_threshold=config.dedup_threshold,
+        min_quality=None,
+        lm_checks=embedded_lm_checks(config.model_checks),
     )
     views = [view_of(dataset.chats[index].messages) for index in readable]
     params = {
@@ -71,8 +79,8 @@ def score_dataset(config: ScoreConfig, *, show_progress: bool = True) -> dict[st
         "rows": dataset.rows.count,
         "unreadable_rows": len(dataset.unreadable),
         "skill": skill,
-        "judge": config.judge,
-        "judge_lm": config.judge_lm if config.judge else None,
+        "model_checks": config.model_checks,
+        "judge_lm": config.judge_lm,
         "embedding_model": embedder.model_path,
         "dedup_threshold": config.dedup_threshold,
     }

@@ -109,7 +109,7 @@ def scoring_end_to_end(records: int) -> dict:
         source.write_text("\n".join(json.dumps(r) for r in rows))
         started = time.perf_counter()
         report = score_dataset(
-            ScoreConfig(dataset=str(source), out=str(Path(folder) / "out"), judge=False), show_progress=False
+            ScoreConfig(dataset=str(source), out=str(Path(folder) / "out"), model_checks=False), show_progress=False
         )
         seconds = time.perf_counter() - started
     return {

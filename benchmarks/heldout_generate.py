@@ -4,8 +4,8 @@
 
 The held-out seeds are the ones `compile` kept out of training (their ids travel in the program's metadata). Both
 runs use the same seeds, `--seed` and `--n`, keep every pair (`--min-quality 0`, so the score sees what the program
-really produced rather than what the filter let through), and are scored by `agentinstruct score --no-judge`. Each
-generate and score is tracked in ./mlflow.db like any other run.
+really produced rather than what the filter let through), and are scored by `agentinstruct score` (validators and
+model checks, no judge). Each generate and score is tracked in ./mlflow.db like any other run.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def main() -> None:
     for name, extra in (("uncompiled", []), ("compiled", ["--program", args.program])):
         common = ["--seeds", str(root / "heldout-seeds"), "--n", str(args.n), "--seed", str(args.seed)]
         cli(["generate", *common, "--out", str(root / name), "--min-quality", "0", *extra])
-        cli(["score", str(root / name), "--out", str(root / f"{name}-score"), "--no-judge"])
+        cli(["score", str(root / name), "--out", str(root / f"{name}-score")])
         reports[name] = json.loads((root / f"{name}-score" / "report.json").read_text())
     print(f"\n{count} held-out seeds, --n {args.n}, --seed {args.seed}; folder {root}")
     print(f"{'':<22} {'uncompiled':>11} {'compiled':>9}")

@@ -43,6 +43,7 @@ class CompositeMetric:
         embedder: Embeddings for novelty; None leaves novelty out.
         weights: How the parts combine.
         bootstrap_threshold: The score a prediction needs to count as a success when `trace` is set.
+        lm_checks: The model checks (`LMChecks`) the validators' verdict includes, as in `generate`.
     """
 
     def __init__(
@@ -52,8 +53,9 @@ class CompositeMetric:
         embedder: Embedder | None = None,
         weights: Weights = Weights(),
         bootstrap_threshold: float = 0.7,
+        lm_checks: Any = None,
     ) -> None:
-        self.scorer = Scorer(skill=skill, judge_lm=judge_lm, embedder=None, min_quality=None)
+        self.scorer = Scorer(skill=skill, judge_lm=judge_lm, embedder=None, min_quality=None, lm_checks=lm_checks)
         self.embedder = embedder
         self.weights = weights
         self.bootstrap_threshold = bootstrap_threshold

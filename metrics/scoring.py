@@ -14,6 +14,7 @@ from typing import Any
 
 from agentinstruct.metrics.diversity import DEFAULT_DEDUP_THRESHOLD, Embedder, NoveltyIndex
 from agentinstruct.metrics.judge import CRITERIA, Judge, Judgement, JudgeParseError
+from agentinstruct.metrics.lm_checks import LMChecks
 from agentinstruct.metrics.text import PairView
 from agentinstruct.metrics.validators import validate
 
@@ -74,6 +75,7 @@ class Scorer:
     Args:
         skill: Adds the skill's validators (e.g. RC: a question must ask something).
         judge_lm: The judge role's LM; None skips the judge.
+        lm_checks: The model-based checks (`LMChecks`) run on pairs the validators pass; None skips them.
         embedder: Embeddings for novelty; None skips novelty (every record gets 1.0 and no duplicate).
         dedup_threshold: Cosine similarity at or above which a record duplicates an accepted one.
         min_quality: Records below it are rejected (and not indexed); None keeps every record that is not a duplicate.
@@ -86,8 +88,10 @@ class Scorer:
         embedder: Embedder | None = None,
         dedup_threshold: float = DEFAULT_DEDUP_THRESHOLD,
         min_quality: float | None = DEFAULT_MIN_QUALITY,
+        lm_checks: LMChecks | None = None,
     ) -> None:
         self.skill = skill
+        self.lm_checks = lm_checks
         self.judge_lm = judge_lm
         self.judge = Judge() if judge_lm is not None else None
         self.embedder = embedder
@@ -103,6 +107,8 @@ class Scorer:
         import dspy
 
         score = RecordScore(validator_failures=validate(view, self.skill))
+        if self.lm_checks is not None and score.passed:
+            score.validator_failures.update(self.lm_checks.check(view))
         if self.judge is not None and score.passed:
             with self._lock:
                 self.judge_calls += 1

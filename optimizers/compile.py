@@ -31,6 +31,8 @@ class CompileConfig:
     api_base: str | None = None
     prompt_lm: str | None = None
     judge_lm: str | None = None
+    model_checks: bool | None = None
+    """The embedded model's checks in the metric; None: when the generator is the embedded model, as in generate."""
     val_fraction: float = 0.3
     val_draws: int = 3
     budget: int | None = None
@@ -276,6 +278,7 @@ def compile_program(config: CompileConfig, *, show_progress: bool = True) -> Com
 
     from agentinstruct.lm import JUDGE_SETTINGS, build_lm, check_lm, role_api_base
     from agentinstruct.metrics import CompositeMetric, Embedder
+    from agentinstruct.metrics.lm_checks import embedded_lm_checks
     from agentinstruct.optimizers.budget import BudgetedLM, BudgetExhausted, CallBudget
     from agentinstruct.optimizers.programs import program_id, save_program
     from agentinstruct.programs import AgentInstructPipeline, get_skill
@@ -302,8 +305,10 @@ def compile_program(config: CompileConfig, *, show_progress: bool = True) -> Com
     trainset = as_examples(train, config.seed, config.refine_rounds)
     valset = as_examples(val, config.seed, config.refine_rounds, config.val_draws)
 
+    lm_checks = embedded_lm_checks(config.model_checks if config.model_checks is not None else config.lm == EMBEDDED)
+
     def metric_factory() -> CompositeMetric:
-        return CompositeMetric(skill=skill.name, judge_lm=judge_lm, embedder=embedder)
+        return CompositeMetric(skill=skill.name, judge_lm=judge_lm, embedder=embedder, lm_checks=lm_checks)
 
     pipeline = AgentInstructPipeline(skill)
     params = {

@@ -44,6 +44,15 @@ class Skill:
     def eligible_types(self, transformation: str) -> list[InstructionType]:
         return [t for t in self.instruction_types if t.eligible_after(transformation)]
 
+    def demo_texts(self) -> list[str]:
+        """Every worked example's text: what a model that ignores its input copies instead."""
+        texts = [self.demo_passage]
+        texts += [agent.demo_output for agent in self.transformations]
+        texts += [kind.demo_instructions for kind in self.instruction_types]
+        texts += [text for goal in self.refinement_goals for text in (goal.demo_instruction, goal.demo_revision)]
+        texts += [text for pair in self.response_demos for text in pair]
+        return texts
+
 
 def _reading_comprehension() -> Skill:
     from agentinstruct.signatures import reading_comprehension as rc

@@ -114,10 +114,29 @@ def test_a_borderline_pair_is_not_a_demonstration():
     # 4 of the answer's 6 new content words occur in the passage: grounded enough to keep, too loosely to teach
     loose = PairView(VIEW.passage, VIEW.instruction, "Engineers opened it in 1931, spanning 420 meters.")
     assert validate(loose, "reading_comprehension") == {}
-    assert "ungrounded" in validate(loose, "reading_comprehension", for_demo=True)
+    assert "unsupported_statement" in validate(loose, "reading_comprehension", for_demo=True)
     metric = CompositeMetric(skill="reading_comprehension")
     prediction = dspy.Prediction(
         pairs=[Pair(loose.passage, loose.instruction, loose.response, "literal_short_answer", "identity")], failures=[]
     )
     assert metric(_examples()[0], prediction) == 1.0
     assert metric(_examples()[0], prediction, trace=[]) is False
+
+
+@pytest.mark.slow
+def test_model_check_flags_an_answer_that_ignores_the_question_on_the_embedded_model():
+    from agentinstruct.lm import shared_embedded_engine
+    from agentinstruct.metrics.lm_checks import LMChecks
+
+    checks = LMChecks(shared_embedded_engine())
+    passage = (
+        "The Orin bridge opened in 1931. It is 420 meters long and carried 9,000 cars a day by 1960. The county "
+        "closed it for repairs in 1978, when engineers found rust in two of its steel cables."
+    )
+    question = "Why did the county close the bridge in 1978?"
+    answered = PairView(passage, question, "Because engineers found rust in two of its steel cables.")
+    ignored = PairView(passage, question, "The Orin bridge opened in 1931 and is 420 meters long.")
+    assert checks.question_gain(answered) > checks.question_gain(ignored)
+    assert checks.check(answered) == {}
+    assert set(checks.check(ignored)) == {"off_question"}
+    assert checks.check(PairView(passage, question, "The passage does not say why.")) == {}

@@ -47,6 +47,14 @@ def test_a_good_pair_passes_every_validator():
     assert validate(view, "reading_comprehension") == {}
 
 
+LONG_PASSAGE = (
+    "The Orin bridge opened in 1931. It is 420 meters long and carried 9,000 cars a day by 1960. The county "
+    "closed it for repairs in 1978, when engineers found rust in two of its steel cables. It reopened in 1980 with "
+    "a new deck, and a toll of 50 cents was charged until 1995. Most commuters now cross on the newer Tamsin "
+    "tunnel, which opened two kilometers downstream in 2004. Since then, traffic on the bridge has fallen every year."
+)
+
+
 @pytest.mark.parametrize(
     ("view", "failed"),
     [
@@ -54,30 +62,149 @@ def test_a_good_pair_passes_every_validator():
         (PairView(PASSAGE, "How long?", "420 meters."), "length"),
         (PairView(PASSAGE, "How long is the bridge?", "the bridge is long " * 20), "degenerate"),
         (
+            PairView(PASSAGE, "How long is the bridge?", "It is 420 meters long and it carried nine thousand"),
+            "degenerate",
+        ),
+        (PairView(PASSAGE, "How long is the bridge?", "## Answer"), "degenerate"),
+        (PairView(PASSAGE, "How long is the bridge?", "420 420 420 meters meters long long long"), "degenerate"),
+        (
             PairView(PASSAGE, "The Orin bridge opened in 1931. It is 420 meters long and carried cars.", "Yes."),
             "copies",
         ),
+        (
+            PairView(
+                LONG_PASSAGE,
+                "Why did the county close the bridge? Answer in your own words.",
+                "The county closed it for repairs in 1978, when engineers found rust in two of its steel cables.",
+            ),
+            "copies",
+        ),
         (PairView(PASSAGE, "The bridge and its traffic in the sixties", "Busy."), "no_question"),
+        (
+            PairView(PASSAGE, "Write two questions about the bridge and answer them.", "1. How long? 420 m."),
+            "malformed_instruction",
+        ),
+        (
+            PairView(PASSAGE, "- ask about the length\n- ask when it opened", "It is 420 meters long."),
+            "malformed_instruction",
+        ),
+        (PairView(PASSAGE, "Answer this: [QUESTION]", "It is 420 meters long."), "malformed_instruction"),
+        (
+            PairView(PASSAGE, "How long is the bridge that opened in the year of", "420 meters."),
+            "malformed_instruction",
+        ),
         (
             PairView(PASSAGE, "How many workers installed the solar panels on the Millbrook library?", "Twelve."),
             "off_topic",
         ),
         (
+            PairView(PASSAGE, "How many workers installed the solar panels on the Millbrook library?", "Twelve."),
+            "copies_demo",
+        ),
+        (
             PairView(
                 PASSAGE, "Who designed the Orin bridge?", "Gustave Eiffel designed it using wrought iron trusses."
             ),
-            "ungrounded",
+            "invented_details",
+        ),
+        (PairView(PASSAGE, "How long is the bridge?", "It is 560 meters long."), "invented_details"),
+        (
+            PairView(PASSAGE, "How many more cars than meters?", "9,000 - 420 = 8,480, so 8,480 more."),
+            "invented_details",
+        ),
+        (
+            PairView(LONG_PASSAGE, "How much was the toll charged until 1995?", "It was 420 cents."),
+            "misplaced_fact",
+        ),
+        (
+            PairView(
+                LONG_PASSAGE,
+                "When did the bridge reopen with a new deck?",
+                "The passage does not say when it reopened.",
+            ),
+            "misplaced_fact",
+        ),
+        (
+            PairView(
+                LONG_PASSAGE,
+                "When did the bridge reopen?",
+                "It reopened in 1980. Its new deck was made of oak planks shipped by barge from distant forests.",
+            ),
+            "unsupported_statement",
+        ),
+        (
+            PairView(
+                LONG_PASSAGE,
+                "Has traffic on the bridge grown since 2004?",
+                "Yes. Since the tunnel opened, traffic on the bridge has risen every year.",
+            ),
+            "contradicts_passage",
         ),
         (
             PairView(PASSAGE, "How long is it? (A) 300 m (B) 420 m (C) 9,000 m", "It is quite long indeed."),
             "mcq_answer_not_an_option",
         ),
+        (PairView(PASSAGE, "How long is it? (A) 300 m (B) 420 m (C) 900 m", "(D) 420 m."), "mcq_answer_not_an_option"),
+        (PairView(PASSAGE, "How long is it? (A) 300 m (B) 420 m (C) 900 m", "(C) 420 m."), "mcq_answer_not_an_option"),
+        (PairView(PASSAGE, "How many cars a day did the bridge carry by 1960?", "A great many."), "unanswered"),
+        (PairView(PASSAGE, "True or false: the bridge opened in 1931.", "It opened to traffic then."), "unanswered"),
+        (
+            PairView(
+                LONG_PASSAGE,
+                "Put in order: (a) the toll ends (b) the bridge opens (c) the tunnel opens",
+                "The bridge opened first.",
+            ),
+            "unanswered",
+        ),
+        (
+            PairView(PASSAGE, "In one word, what crosses the bridge?", "Cars, about nine thousand a day."),
+            "constraint_violated",
+        ),
+        (
+            PairView(PASSAGE, "In exactly one sentence, say when it opened.", "In 1931. It is old."),
+            "constraint_violated",
+        ),
+        (
+            PairView(PASSAGE, "List exactly two facts about the bridge.", "Opened 1931, 420 m long, 9,000 cars."),
+            "constraint_violated",
+        ),
+        (
+            PairView(PASSAGE, "Answer True or False only: it opened in 1931.", "True, it opened in 1931."),
+            "constraint_violated",
+        ),
     ],
 )
 def test_each_validator_catches_its_failure(view, failed):
     failures = validate(view, "reading_comprehension")
-    assert failed in failures
+    assert failed in failures, failures
     assert all(isinstance(reason, str) and reason for reason in failures.values())
+
+
+@pytest.mark.parametrize(
+    ("instruction", "response"),
+    [
+        ("How long is the Orin bridge?", "420 meters."),
+        ("How many cars a day did it carry by 1960?", "About nine thousand: the passage gives 9,000 cars a day."),
+        ("How many years after opening did the bridge close for repairs?", "47 years (1978 - 1931 = 47)."),
+        ("How long was the bridge closed for repairs?", "About two years: it closed in 1978 and reopened in 1980."),
+        ("Who designed the Orin bridge?", "The passage doesn't name its designer."),
+        ("Why do most commuters no longer use the bridge?", "They now take the Tamsin tunnel, opened in 2004."),
+        (
+            "Explain in your own words what happened in 1978.",
+            "Inspectors discovered corroded cables, so the county shut the crossing until it could be fixed.",
+        ),
+        ("Which opened first? (A) the Tamsin tunnel (B) the Orin bridge", "(B) the Orin bridge, in 1931."),
+        ("True or false: a toll was charged until 1995. Explain.", "True. A 50-cent toll applied until 1995."),
+        ("Put in order: (a) the toll ends (b) the bridge opens (c) the tunnel opens", "b, a, c."),
+        ("In one word, what was found in the cables?", "Rust."),
+        (
+            "In exactly two sentences, describe the 1978 closure.",
+            "The county closed the bridge in 1978. Engineers had found rust in two steel cables.",
+        ),
+    ],
+)
+def test_good_pairs_of_every_kind_pass_every_validator(instruction, response):
+    assert validate(PairView(LONG_PASSAGE, instruction, response), "reading_comprehension") == {}
 
 
 def test_mcq_answers_by_letter_or_by_option_text_pass():
@@ -88,11 +215,13 @@ def test_mcq_answers_by_letter_or_by_option_text_pass():
     assert "mcq_answer_not_an_option" not in validate(
         PairView(PASSAGE, instruction, "420 meters, per the passage."), "reading_comprehension"
     )
+    on_lines = "How long is the bridge?\nA) 300 meters\nB) 420 meters\nC) 9,000 meters"
+    assert "mcq_answer_not_an_option" in validate(PairView(PASSAGE, on_lines, "(D) 500 m."), "reading_comprehension")
 
 
 def test_saying_the_passage_does_not_tell_is_grounded():
     view = PairView(PASSAGE, "Who designed the Orin bridge?", "The passage does not say who designed the bridge.")
-    assert "ungrounded" not in validate(view, "reading_comprehension")
+    assert validate(view, "reading_comprehension") == {}
 
 
 def test_degeneracy_detects_loops_soup_and_digit_runs():

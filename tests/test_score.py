@@ -40,7 +40,7 @@ def test_score_flags_repeats_degenerate_pairs_and_paraphrases(tmp_path, mlflow_u
     rows = _twenty_rows()
     source = tmp_path / "pairs.jsonl"
     source.write_text("\n".join(json.dumps(r) for r in rows))
-    assert main(["score", str(source), "--out", str(tmp_path / "scored"), "--no-judge", "--quiet"]) == 0
+    assert main(["score", str(source), "--out", str(tmp_path / "scored"), "--no-model-checks", "--quiet"]) == 0
     assert "pass rate" in capsys.readouterr().out
 
     scored = pd.read_parquet(tmp_path / "scored" / "records.parquet")
@@ -68,7 +68,7 @@ def test_vendi_of_ten_identical_rows_is_one_and_the_run_is_in_mlflow(tmp_path, m
 
     source = tmp_path / "same.parquet"
     pd.DataFrame([_row(*DISTINCT[0], kind="same")] * 10).to_parquet(source)
-    assert main(["score", str(source), "--out", str(tmp_path / "scored"), "--no-judge", "--quiet"]) == 0
+    assert main(["score", str(source), "--out", str(tmp_path / "scored"), "--no-model-checks", "--quiet"]) == 0
     report = json.loads((tmp_path / "scored" / "report.json").read_text())
     assert report["vendi_score"] == pytest.approx(1.0, abs=1e-3)
     assert report["near_duplicate_rate"] == pytest.approx(0.9)
@@ -85,15 +85,15 @@ def test_score_reads_a_generated_folder_and_a_saved_hf_dataset(tmp_path, mlflow_
 
     rows = [_row(*case, kind="distinct") for case in DISTINCT[:4]]
     datasets.DatasetDict({"train": datasets.Dataset.from_list(rows)}).save_to_disk(str(tmp_path / "hf"))
-    assert main(["score", str(tmp_path / "hf"), "--out", str(tmp_path / "a"), "--no-judge", "--quiet"]) == 0
+    assert main(["score", str(tmp_path / "hf"), "--out", str(tmp_path / "a"), "--no-model-checks", "--quiet"]) == 0
     assert len(pd.read_parquet(tmp_path / "a" / "records.parquet")) == 4
 
 
 def test_score_bad_input(tmp_path, mlflow_uri, capsys):
-    assert main(["score", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "o"), "--no-judge"]) == 2
+    assert main(["score", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "o"), "--no-model-checks"]) == 2
     assert "dataset path does not exist" in capsys.readouterr().err
     (tmp_path / "nomsg.jsonl").write_text(json.dumps({"text": "hello"}) + "\n")
-    assert main(["score", str(tmp_path / "nomsg.jsonl"), "--out", str(tmp_path / "o"), "--no-judge"]) == 2
+    assert main(["score", str(tmp_path / "nomsg.jsonl"), "--out", str(tmp_path / "o"), "--no-model-checks"]) == 2
     assert "no 'messages', 'conversations' (ShareGPT) or 'instruction'/'output' (Alpaca) column" in _error(capsys)
     assert main(["score", str(tmp_path / "nomsg.jsonl"), "--out", str(tmp_path / "o"), "--format", "alpaca"]) == 2
     assert "no 'instruction' or 'output' column for the alpaca format" in _error(capsys)
@@ -102,7 +102,7 @@ def test_score_bad_input(tmp_path, mlflow_uri, capsys):
 def test_a_file_where_no_row_can_be_read_is_one_line_and_exit_2(tmp_path, mlflow_uri, capsys):
     source = tmp_path / "broken.jsonl"
     source.write_text('{"messages": "[{\\"role\\": \\"user\\""}\n{not json}\n')
-    assert main(["score", str(source), "--out", str(tmp_path / "o"), "--no-judge", "--quiet"]) == 2
+    assert main(["score", str(source), "--out", str(tmp_path / "o"), "--no-model-checks", "--quiet"]) == 2
     assert _error(capsys) == (
         f"agentinstruct: error: no row of {source} could be read as messages (row 0: messages is a string but not "
         "valid JSON (character 17: Expecting ',' delimiter); row 1: line 2, column 2: invalid JSON "
@@ -122,7 +122,7 @@ def test_score_reads_the_public_sample_shape(tmp_path, mlflow_uri, capsys):
     rows = [*ORCA_SAMPLE_ROWS, ORCA_SAMPLE_ROWS[0]]  # the last row repeats the first
     source = tmp_path / "sample.jsonl"
     source.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    assert main(["score", str(source), "--out", str(tmp_path / "scored"), "--no-judge", "--quiet"]) == 0
+    assert main(["score", str(source), "--out", str(tmp_path / "scored"), "--no-model-checks", "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "rows                 4 (messages format, 4 scored)" in printed
     assert "empty system turns   4 dropped" in printed and "unreadable" not in printed
@@ -147,7 +147,16 @@ def test_unreadable_rows_are_counted_with_index_and_reason_and_kept_in_place(tmp
     ]
     source = tmp_path / "sharegpt.jsonl"
     source.write_text("\n".join(lines) + "\n")
-    command = ["score", str(source), "--out", str(tmp_path / "scored"), "--no-judge", "--quiet", "--format", "sharegpt"]
+    command = [
+        "score",
+        str(source),
+        "--out",
+        str(tmp_path / "scored"),
+        "--no-model-checks",
+        "--quiet",
+        "--format",
+        "sharegpt",
+    ]
     assert main(command) == 0
     printed = capsys.readouterr().out
     assert "rows                 5 (sharegpt format, 3 scored)" in printed
