@@ -51,7 +51,7 @@ def make_record(pair: Pair, seed: Seed, skill: Skill, *, program_id: str, genera
     """One dataset row: chat `messages` (the shape TRL's SFT trainer and orca-agentinstruct-1M use) plus lineage."""
     return {
         "messages": [
-            {"role": "user", "content": skill.user_turn(pair.passage, pair.instruction)},
+            {"role": "user", "content": skill.user_turn.build(pair.passage, pair.instruction)},
             {"role": "assistant", "content": pair.response.strip()},
         ],
         "skill": skill.name,

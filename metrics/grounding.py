@@ -366,28 +366,6 @@ def answer_items(response: str) -> list[str]:
     return [item.strip() for item in re.split(r"[,;]", text) if item.strip()]
 
 
-_EQUATION = re.compile(
-    r"(-?[\d,]*\.?\d+)\s*(?:[a-zA-Z%$£€]+\s*)?([-−+×x*/÷])\s*\$?£?€?(-?[\d,]*\.?\d+)\s*(?:[a-zA-Z%]+\s*)?"
-    r"(?:=|is|equals|gives)\s*\$?£?€?(-?[\d,]*\.?\d+)"
-)
-
-
-def wrong_arithmetic(text: str) -> str | None:
-    """The first equation written out in `text` ("7.8 - 5 = 2.2") whose result is wrong, or None."""
-    for match in _EQUATION.finditer(text.replace("$", "").replace("£", "").replace("€", "")):
-        left, operator, right, result = match.groups()
-        try:
-            a, b, c = (float(v.replace(",", "")) for v in (left, right, result))
-        except ValueError:
-            continue
-        value = {"-": a - b, "−": a - b, "+": a + b, "×": a * b, "x": a * b, "*": a * b}.get(operator)
-        if value is None:
-            value = a / b if b else None
-        if value is not None and abs(value - c) > max(0.011, 0.02 * abs(value)):
-            return f"{match.group(0).strip()} (the result is {value:g})"
-    return None
-
-
 _PRONOUN_OPENING = re.compile(r"^\W*(?:it|its|they|their|this|these|he|she|his|her|there)\b", re.IGNORECASE)
 
 

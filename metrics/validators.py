@@ -1,7 +1,8 @@
 """Deterministic validators: fast rule checks that each name one way a pair is unusable, with a readable reason.
 
 A record passes when no validator fails. Validators see a `PairView` (passage, instruction, response); skills add
-their own checks through `SKILL_VALIDATORS`.
+their own in `metrics/skills/<skill>.py`; the checks here that several skills share (grounding in a passage,
+constraints, options) are what those modules assemble.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import lru_cache
 
 from agentinstruct.metrics.grounding import STEM_KEY_LENGTH, stem
 from agentinstruct.metrics.text import STOPWORDS, PairView, content_words, words
@@ -29,14 +30,18 @@ _QUESTION_START = re.compile(
     r"choose|select|fill|complete|decide|determine|state|give|find|calculate|compute|estimate|true or false|"
     r"rewrite|write|classify|evaluate|discuss|infer|based on|in the passage|using the passage|restate|rephrase|"
     r"paraphrase|put|sort|outline|show|tell|suggest|assess|analy[sz]e|justify|interpret|define|predict|translate|"
-    r"convert|simplify|expand|provide|argue|propose|recommend|in your own words|in a short|in one|in two|in three)\b",
+    r"convert|simplify|expand|provide|argue|propose|recommend|in your own words|in a short|in one|in two|in three|"
+    r"replace|remove|delete|capitali[sz]e|redact|reword|shorten|correct|fix|format|normali[sz]e|annotate|"
+    r"highlight|mark|change|make|turn|add|insert|translate|summari[sz]e|extract|label|tag)\b",
     re.IGNORECASE,
 )
 _TASK_VERB = re.compile(
     r"^(identify|list|name|explain|describe|summarize|summarise|compare|contrast|match|order|arrange|rank|choose|"
     r"select|fill|complete|decide|determine|state|give|find|calculate|compute|estimate|rewrite|write|classify|"
     r"evaluate|discuss|infer|restate|rephrase|paraphrase|put|sort|outline|show|tell|suggest|assess|analy[sz]e|"
-    r"justify|interpret|define|predict|translate|convert|simplify|expand|provide|argue|propose|recommend)\b",
+    r"justify|interpret|define|predict|translate|convert|simplify|expand|provide|argue|propose|recommend|replace|"
+    r"remove|delete|capitali[sz]e|redact|reword|shorten|correct|fix|format|normali[sz]e|annotate|highlight|mark|"
+    r"change|make|turn|add|insert|extract|label|tag)\b",
     re.IGNORECASE,
 )
 _NOT_IN_PASSAGE = re.compile(
@@ -109,7 +114,12 @@ def degeneracy(text: str) -> str | None:
     tokens_by_space = text.split()
     if len(text) >= 20 and len(tokens_by_space) >= 4:
         # Figures and arithmetic are text too ("47 years (1978 - 1931 = 47)"); soup is runs of bare symbols.
-        bare = sum(not any(ch.isalnum() for ch in token) for token in tokens_by_space)
+        # Table rules and JSON punctuation are structure, not soup ("| Item | Price |", "{", "},").
+        structure = {"|", "{", "}", "[", "]", "},", "],", ":", "-", "---", "|---|"}
+        bare = sum(
+            not any(ch.isalnum() for ch in token) and token not in structure and not set(token) <= set("|-:")
+            for token in tokens_by_space
+        )
         if bare >= 0.4 * len(tokens_by_space):
             return "token soup (mostly bare symbols)"
     if _DIGIT_RUN.search(text):
@@ -126,7 +136,7 @@ def _degenerate(view: PairView) -> str | None:
 
 
 _HEADING_ONLY = re.compile(r"^\W*(?:#+\s*)?[\w ]{0,30}:?\W*$")
-_TERMINAL = re.compile(r"[.!?)\]\"'’”%]\s*$|\d\s*$")
+_TERMINAL = re.compile(r"[.!?)\]}|\"'’”%]\s*$|\d\s*$")
 
 
 def _unfinished(response: str) -> str | None:
@@ -135,7 +145,9 @@ def _unfinished(response: str) -> str | None:
     if _HEADING_ONLY.match(text) and (text.endswith(":") or text.startswith("#")):
         return "the response is only a heading"
     last_line = text.splitlines()[-1].strip() if text else ""
-    if len(words(last_line)) >= 10 and not _TERMINAL.search(last_line):
+    # A closing "Answer: sweet" is a labelled value, not a cut sentence.
+    labelled_value = re.search(r"\b[A-Za-z]+:\s*\S+(?:\s+\S+){0,3}\s*$", last_line)
+    if len(words(last_line)) >= 10 and not _TERMINAL.search(last_line) and not labelled_value:
         return "the response stops mid-sentence"
     return None
 
@@ -162,11 +174,18 @@ def _copies(view: PairView) -> str | None:
         and not options_of(view.instruction)
     ):
         return "the response copies the instruction"
-    if view.passage:
-        copied = _longest_copied_run(view.response, view.passage)
-        own_words = _OWN_WORDS.search(view.instruction)
-        if copied >= 40 or (own_words and copied >= 14 and copied >= 0.5 * len(words(view.response))):
-            return f"the response copies {copied} consecutive words of the passage"
+    return None
+
+
+def _copies_passage(view: PairView) -> str | None:
+    """An answer that copies a long stretch of its passage instead of answering (shorter when the task asked for
+    own words or a summary). Skills whose task is to transform the passage do not use it."""
+    if not view.passage:
+        return None
+    copied = _longest_copied_run(view.response, view.passage)
+    own_words = _OWN_WORDS.search(view.instruction)
+    if copied >= 40 or (own_words and copied >= 14 and copied >= 0.5 * len(words(view.response))):
+        return f"the response copies {copied} consecutive words of the passage"
     return None
 
 
@@ -430,12 +449,12 @@ def _constraint_violated(view: PairView) -> str | None:
 def _invented_details(view: PairView) -> str | None:
     """Names and figures in the response that neither the passage nor the instruction contains (a figure may be
     computed from the passage's own figures)."""
+    from agentinstruct.metrics.arithmetic import arithmetic_error
     from agentinstruct.metrics.grounding import (
         asks_or_shows_computation,
         entity_words,
         stem,
         underived_figures,
-        wrong_arithmetic,
     )
 
     if not view.passage:
@@ -448,7 +467,7 @@ def _invented_details(view: PairView) -> str | None:
     invented = sorted(w for w in entity_words(view.response) if w not in known_words and stem(w) not in known_words)
     computing = asks_or_shows_computation(view.instruction, view.response)
     figures = underived_figures(view.response, source, computing=computing)
-    error = wrong_arithmetic(view.response)
+    error = arithmetic_error(view.response)
     if error:
         return f"the response's arithmetic is wrong: {error}"
     if invented or figures:
@@ -601,7 +620,10 @@ _OPPOSITES = (
     ("opened", "closed"),
     ("random", "chose"),
 )
-_OPPOSITE = {a: b for a, b in _OPPOSITES} | {b: a for a, b in _OPPOSITES}
+_OPPOSITE: dict[str, set[str]] = {}
+for _a, _b in _OPPOSITES:
+    _OPPOSITE.setdefault(_a, set()).add(_b)
+    _OPPOSITE.setdefault(_b, set()).add(_a)
 
 
 def _contradicts_passage(view: PairView) -> str | None:
@@ -621,10 +643,11 @@ def _contradicts_passage(view: PairView) -> str | None:
         if overlap < 3 or overlap < 0.6 * len(stems):
             continue
         said, source = set(words(statement)), set(words(sentence))
-        flipped = sorted(w for w in said if _OPPOSITE.get(w) in source and w not in source)
+        flipped = sorted(w for w in said if _OPPOSITE.get(w, set()) & source and w not in source)
         if flipped:
             return (
-                f"the response says '{flipped[0]}' where the passage says '{_OPPOSITE[flipped[0]]}': '{sentence[:80]}'"
+                f"the response says '{flipped[0]}' where the passage says "
+                f"'{sorted(_OPPOSITE[flipped[0]] & source)[0]}': '{sentence[:80]}'"
             )
     return None
 
@@ -682,30 +705,13 @@ VALIDATORS: tuple[Validator, ...] = (
 )
 """Validators every skill runs."""
 
-SKILL_VALIDATORS: dict[str, tuple[Validator, ...]] = {
-    "reading_comprehension": (
-        Validator("no_question", _no_question),
-        Validator("malformed_instruction", _malformed_instruction),
-        Validator("copies_demo", partial(_copies_demo, skill="reading_comprehension")),
-        Validator("off_topic", _off_topic, partial(_off_topic, min_share=0.5)),
-        Validator("invented_details", _invented_details),
-        Validator("misplaced_fact", _misplaced_fact),
-        Validator(
-            "unsupported_statement",
-            _unsupported_statement,
-            partial(_unsupported_statement, min_support=0.6, min_stems=3),
-        ),
-        Validator("contradicts_passage", _contradicts_passage),
-        Validator("mcq_answer_not_an_option", _option_picked),
-        Validator("unanswered", _answers_the_question),
-        Validator("constraint_violated", _constraint_violated),
-    ),
-}
-"""Skill hooks: extra validators by skill name."""
-
 
 def validators_for(skill: str | None) -> tuple[Validator, ...]:
-    return VALIDATORS + SKILL_VALIDATORS.get(skill or "", ())
+    """The generic validators, then the skill's own (`metrics/skills/<skill>.py`); a name no skill has gets the
+    generic ones only."""
+    from agentinstruct.programs.skills import get_skill, skill_names
+
+    return VALIDATORS + (get_skill(skill).validators if skill in skill_names() else ())
 
 
 def validate(view: PairView, skill: str | None = None, *, for_demo: bool = False) -> dict[str, str]:

@@ -14,15 +14,19 @@ if TYPE_CHECKING:
 
 SKILL_KEY = "agentinstruct_skill"
 METADATA_KEY = "agentinstruct_metadata"
-STARTERS_KEY = "agentinstruct_starter_demos"
+SKILL_DATA_KEY = "agentinstruct_skill_data"
 
 
 def program_state(program: AgentInstructPipeline) -> dict:
-    """The program's DSPy state (every predictor's instructions and demos), tagged with its skill and a digest of
-    the skill's starter demos (they live in code, not in the state, but shape every call just the same)."""
-    starters = {name: [dict(demo) for demo in p.starter_demos] for name, p in program.named_predictors()}
-    digest = hashlib.sha256(json.dumps(starters, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
-    return {**program.dump_state(), SKILL_KEY: program.skill_name, STARTERS_KEY: digest}
+    """The program's DSPy state (every predictor's instructions and demos), tagged with its skill and the digest of
+    the skill's data file (its wording, taxonomy and starter demos shape every call but live outside the state)."""
+    from agentinstruct.programs import get_skill
+
+    return {
+        **program.dump_state(),
+        SKILL_KEY: program.skill_name,
+        SKILL_DATA_KEY: get_skill(program.skill_name).data.digest,
+    }
 
 
 def program_id(program: AgentInstructPipeline) -> str:
@@ -73,7 +77,7 @@ def load_program(program: AgentInstructPipeline, path: str | Path) -> AgentInstr
         raise UserError(f"program file {path} lacks {len(missing)} predictors of this skill (e.g. {missing[0]})")
     try:
         program.load_state(
-            {name: value for name, value in state.items() if name not in (SKILL_KEY, METADATA_KEY, STARTERS_KEY)}
+            {name: value for name, value in state.items() if name not in (SKILL_KEY, METADATA_KEY, SKILL_DATA_KEY)}
         )
     except Exception as exc:  # DSPy raises KeyError/TypeError/ValueError for malformed predictor state
         raise UserError(f"program file {path} is corrupt: {type(exc).__name__}: {exc}") from exc

@@ -9,7 +9,8 @@ import dspy
 
 from agentinstruct.programs.starter import StarterPredict
 from agentinstruct.signatures.agents import InstructionType
-from agentinstruct.signatures.instruction import GenerateInstructions
+from agentinstruct.signatures.instruction import instruction_signature, plural
+from agentinstruct.signatures.skill_data import Wording
 
 _LIST_PREFIX = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)]|Q\d*[:.)]|Question\s*\d*[:.)])\s*", re.IGNORECASE)
 MIN_INSTRUCTION_WORDS = 4
@@ -34,19 +35,23 @@ def split_instructions(text: str, limit: int) -> list[str]:
 
 
 class InstructionGeneration(dspy.Module):
-    """Writes instructions of one type from a passage; each type's agent starts with a demo on the demo passage."""
+    """Writes instructions of one type from a source text; each type's agent starts with a demo on the demo source."""
 
-    def __init__(self, types: Sequence[InstructionType], demo_passage: str, per_agent: int = 2) -> None:
+    def __init__(
+        self, types: Sequence[InstructionType], demo_source: str, wording: Wording, per_agent: int = 2
+    ) -> None:
         super().__init__()
         self.per_agent = per_agent
+        self._source, self._output = wording.source, plural(wording.instruction)
+        signature = instruction_signature(wording)
         self.agents = {}
         for kind in types:
             predictor = StarterPredict(
-                GenerateInstructions.with_instructions(kind.instruction),
-                [dspy.Example(passage=demo_passage, questions=kind.demo_instructions)],
+                signature.with_instructions(kind.instruction),
+                [dspy.Example(**{self._source: demo_source, self._output: kind.demo_instructions})],
             )
             self.agents[kind.name] = predictor
 
     def forward(self, passage: str, instruction_type: str, config: dict | None = None) -> dspy.Prediction:
-        raw = self.agents[instruction_type](passage=passage, config=config or {}).questions
+        raw = getattr(self.agents[instruction_type](**{self._source: passage}, config=config or {}), self._output)
         return dspy.Prediction(instructions=split_instructions(raw, self.per_agent), raw=raw)

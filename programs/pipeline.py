@@ -81,9 +81,11 @@ class AgentInstructPipeline(dspy.Module):
         self._skill = skill
         self.types_per_seed = types_per_seed
         self.transformation = ContentTransformation(skill.transformations, skill.demo_passage)
-        self.instruction_generation = InstructionGeneration(skill.instruction_types, skill.demo_passage, per_agent)
-        self.refinement = Refinement(skill.refinement_goals, skill.demo_passage)
-        self.response = Response(skill.response_demos, skill.demo_passage)
+        self.instruction_generation = InstructionGeneration(
+            skill.instruction_types, skill.demo_passage, skill.wording, per_agent
+        )
+        self.refinement = Refinement(skill.refinement_goals, skill.demo_passage, skill.wording)
+        self.response = Response(skill.response_demos, skill.demo_passage, skill.wording, skill.response_instruction)
 
     @property
     def skill(self) -> Skill:

@@ -1,48 +1,152 @@
-"""The skill registry: a skill is data (agents, taxonomy, refinement goals, response policy), not a new pipeline."""
+"""The skill registry: a skill is its data file, its validators and one line here.
+
+`Skill` is the one place a skill is assembled. Its prompt text (transformation agents, instruction taxonomy,
+refinement goals, responder instruction and demos, wording) comes from `signatures/skills/<name>.yaml`, checked on
+load; its validators from `metrics/skills/<name>.py` (`VALIDATORS`); and the line in `_BEHAVIOUR` below says how its
+user turn is built and which responder answers. Generate-time filtering and compile-time scoring both score what
+`Skill.view` returns.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
 from agentinstruct.errors import UserError
-from agentinstruct.seeds import SeedKind
 from agentinstruct.signatures.agents import InstructionType, RefinementGoal, TransformationAgent
+from agentinstruct.signatures.skill_data import SkillData, SkillDataError, Wording, available_skills, data_path
+from agentinstruct.signatures.skill_data import load_skill_data as _load_data
+
+if TYPE_CHECKING:
+    from agentinstruct.metrics.text import PairView
+    from agentinstruct.metrics.validators import Validator
 
 
-def passage_then_instruction(passage: str, instruction: str) -> str:
-    """The user turn of a text-grounded skill: the passage, then what to do with it."""
-    return f"{passage.strip()}\n\n{instruction.strip()}"
+@dataclass(frozen=True)
+class UserTurn:
+    """How a skill's user message is made from the final source text and instruction, and read back."""
+
+    name: str
+    carries_source: bool
+    """Whether the user turn holds the source text; when not, records keep it in their `context` column."""
+
+    def build(self, source: str, instruction: str) -> str:
+        return f"{source.strip()}\n\n{instruction.strip()}" if self.carries_source else instruction.strip()
+
+    def split(self, content: str, context: str | None = None) -> tuple[str, str]:
+        """(source, instruction) of a user turn this builder made (`context` supplies the source it left out)."""
+        if not self.carries_source:
+            return (context or "").strip(), content.strip()
+        source, separator, instruction = content.strip().rpartition("\n\n")
+        return (source.strip(), instruction.strip()) if separator else ("", content.strip())
+
+
+PASSAGE_THEN_INSTRUCTION = UserTurn("passage_then_instruction", carries_source=True)
+"""The source, a blank line, then what to do with it (reading comprehension, extraction, classification, ...)."""
+INSTRUCTION_ONLY = UserTurn("instruction_only", carries_source=False)
+"""A self-contained instruction; the source stays in the record's lineage (open-domain QA, puzzles, Fermi, ...)."""
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """What of a skill is code: its user turn and its responder (a factory of the pipeline's `Response` module)."""
+
+    user_turn: UserTurn = PASSAGE_THEN_INSTRUCTION
+    responder: Callable[[Skill], object] | None = None
+    """None: the plain responder (answers from the source with the skill's response instruction and demos)."""
+
+
+_BEHAVIOUR: dict[str, Behaviour] = {
+    "reading_comprehension": Behaviour(),
+    "text_modification": Behaviour(),
+    "open_domain_qa": Behaviour(user_turn=INSTRUCTION_ONLY),
+    "multiple_choice": Behaviour(),
+    "text_extraction": Behaviour(),
+    "text_classification": Behaviour(),
+    "brain_teaser": Behaviour(user_turn=INSTRUCTION_ONLY),
+    "analytical_reasoning": Behaviour(user_turn=INSTRUCTION_ONLY),
+    "fermi": Behaviour(user_turn=INSTRUCTION_ONLY),
+    "few_shot_reasoning": Behaviour(user_turn=INSTRUCTION_ONLY),
+    "data_to_text": Behaviour(),
+    "creative_content": Behaviour(),
+}
+"""One line per skill. A skill is registered when it has a line here and a data file."""
 
 
 @dataclass(frozen=True)
 class Skill:
-    """Everything that makes one AgentInstruct skill, as the generic pipeline consumes it.
+    """Everything that makes one AgentInstruct skill, as the generic pipeline and the metrics consume it."""
 
-    Attributes:
-        name: Registry key, recorded as each record's `skill`.
-        description: One line for `--help` and docs.
-        demo_passage: The passage the starter demos of every agent are written on.
-        transformations: Content-transformation agents; one is drawn per seed.
-        instruction_types: The instruction taxonomy; each type is one instruction-generation agent.
-        refinement_goals: Suggester/Editor goals; one is drawn per refinement round.
-        response_demos: (instruction, response) starter demos for the teacher.
-        seed_kinds: The seed kinds the skill uses.
-        user_turn: Builds the user message from the final passage and instruction.
-    """
+    data: SkillData
+    behaviour: Behaviour
 
-    name: str
-    description: str
-    demo_passage: str
-    transformations: tuple[TransformationAgent, ...]
-    instruction_types: tuple[InstructionType, ...]
-    refinement_goals: tuple[RefinementGoal, ...]
-    response_demos: tuple[tuple[str, str], ...]
-    seed_kinds: tuple[SeedKind, ...] = ("text",)
-    user_turn: Callable[[str, str], str] = passage_then_instruction
+    @property
+    def name(self) -> str:
+        return self.data.name
+
+    @property
+    def description(self) -> str:
+        return self.data.description
+
+    @property
+    def wording(self) -> Wording:
+        return self.data.wording
+
+    @property
+    def seed_kinds(self) -> tuple[str, ...]:
+        return self.data.seed_kinds
+
+    @property
+    def demo_passage(self) -> str:
+        return self.data.demo_source
+
+    @property
+    def transformations(self) -> tuple[TransformationAgent, ...]:
+        return self.data.transformations
+
+    @property
+    def instruction_types(self) -> tuple[InstructionType, ...]:
+        return self.data.instruction_types
+
+    @property
+    def refinement_goals(self) -> tuple[RefinementGoal, ...]:
+        return self.data.refinement_goals
+
+    @property
+    def response_instruction(self) -> str:
+        return self.data.response_instruction
+
+    @property
+    def response_demos(self) -> tuple[tuple[str, str], ...]:
+        return self.data.response_demos
+
+    @property
+    def user_turn(self) -> UserTurn:
+        return self.behaviour.user_turn
+
+    @cached_property
+    def validators(self) -> tuple[Validator, ...]:
+        """The skill's own validators (`metrics/skills/<name>.py`), run after the generic ones."""
+        try:
+            module = importlib.import_module(f"agentinstruct.metrics.skills.{self.name}")
+        except ModuleNotFoundError:
+            return ()
+        return tuple(module.VALIDATORS)
 
     def eligible_types(self, transformation: str) -> list[InstructionType]:
         return [t for t in self.instruction_types if t.eligible_after(transformation)]
+
+    def view(self, messages: list[dict], context: str | None = None) -> PairView:
+        """What the metrics score of a record: the source it is grounded in, its last instruction and response."""
+        from agentinstruct.metrics.text import PairView
+
+        user = next((m.get("content") or "" for m in reversed(messages) if m.get("role") == "user"), "")
+        response = next((m.get("content") or "" for m in reversed(messages) if m.get("role") == "assistant"), "")
+        source, instruction = self.user_turn.split(user, context)
+        return PairView(source, instruction, response.strip())
 
     def demo_texts(self) -> list[str]:
         """Every worked example's text: what a model that ignores its input copies instead."""
@@ -54,34 +158,21 @@ class Skill:
         return texts
 
 
-def _reading_comprehension() -> Skill:
-    from agentinstruct.signatures import reading_comprehension as rc
-
-    return Skill(
-        name="reading_comprehension",
-        description="Questions about a passage (43-type taxonomy in the paper), answered from the passage.",
-        demo_passage=rc.DEMO_PASSAGE,
-        transformations=rc.TRANSFORMATIONS,
-        instruction_types=rc.QUESTION_TYPES,
-        refinement_goals=rc.REFINEMENT_GOALS,
-        response_demos=rc.RESPONSE_DEMOS,
-    )
-
-
-_FACTORIES: dict[str, Callable[[], Skill]] = {"reading_comprehension": _reading_comprehension}
-
-
 def skill_names() -> list[str]:
-    return sorted(_FACTORIES)
+    """Registered skills: a line in the registry and a data file."""
+    return sorted(set(_BEHAVIOUR) & set(available_skills()))
 
 
+@lru_cache(maxsize=64)
 def get_skill(name: str) -> Skill:
-    """Look a skill up by name.
+    """Look a skill up by name, loading (and checking) its data file.
 
     Raises:
-        UserError: No skill has that name.
+        UserError: No skill has that name, or its data file is broken.
     """
-    factory = _FACTORIES.get(name)
-    if factory is None:
+    if name not in skill_names():
         raise UserError(f"unknown skill '{name}' (available: {', '.join(skill_names())})")
-    return factory()
+    try:
+        return Skill(_load_data(data_path(name)), _BEHAVIOUR[name])
+    except SkillDataError as exc:
+        raise UserError(str(exc)) from exc

@@ -16,7 +16,7 @@ UNIVERSAL_ANSWER = {
     "questions": "1. How many apple trees did Brook plant in 2020?\n2. Why did the harvest double by 2023?\nok",
     "suggestions": "- Ask about something the passage leaves out.",
     "revised_question": "How many apple trees did Brook plant, and what doubled the harvest?",
-    "revised_passage": "In 2020 the village of Brook planted 150 apple trees. The harvest doubled by 2023 because "
+    "revised_passage": "In 2020 the village of Brook planted 120 apple trees by the river. The harvest doubled by 2023 because "
     "bees from two new hives pollinated the orchard.",
     "answer": "Brook planted 120 apple trees; the harvest doubled because bees pollinated the orchard.",
 }
@@ -63,3 +63,62 @@ def text_seeds(tmp_path):
     for topic, text in TEXT_SEEDS.items():
         (folder / f"{topic}.txt").write_text(text)
     return folder
+
+
+class FieldEchoEngine:
+    """A DSPy engine that answers whatever output fields a request asks for, from the request's own input: a
+    stand-in teacher for every skill's field names (DummyLM needs them listed in advance).
+
+    Sources are echoed back; instructions ask about the source's first sentences; responses quote a source sentence.
+    """
+
+    def complete(self, request):
+        import re
+
+        from dspy.lm15 import Message, Response, TextPart, Usage
+
+        text = request.messages[-1].text or ""
+        requirement = text[text.rfind("Respond with") :] if "Respond with" in text else ""
+        fields = [f for f in re.findall(r"\[\[ ## (\w+) ## \]\]", requirement) if f != "completed"]
+        inputs = dict(re.findall(r"\[\[ ## (\w+) ## \]\]\n(.*?)(?=\n\n\[\[ ## |\Z)", text, re.DOTALL))
+        source = next((v for k, v in inputs.items() if k not in ("suggestions",) and len(v) > 80), "")
+        sentences = [s for s in re.split(r"(?<=[.!?])\s+", source) if len(s.split()) >= 4] or ["The text says little."]
+
+        def value(field: str) -> str:
+            if field == "suggestions":
+                return "- Ask about a detail the text states.\n- Keep it answerable."
+            if field.startswith("revised_"):
+                original = inputs.get(field.removeprefix("revised_"), source)
+                return original.replace(" ", "  ", 1) if len(original) > 80 else f"{original.rstrip('?')}, and why?"
+            if field == "transformed":
+                return source
+            if field.endswith("s") and field not in ("suggestions",):
+                topic = lambda s: " ".join(s.split()[:6]).rstrip(".,;")  # noqa: E731
+                return "\n".join(f"What does the text say about {topic(s)}?" for s in sentences[:2])
+            return sentences[0]
+
+        output = "\n\n".join(f"[[ ## {f} ## ]]\n{value(f)}" for f in fields) + "\n\n[[ ## completed ## ]]"
+        return Response(
+            id=None,
+            model=request.model,
+            message=Message.assistant((TextPart(output),)),
+            finish_reason="stop",
+            usage=Usage(input_tokens=10, output_tokens=10),
+        )
+
+    def stream(self, request):
+        from dspy.lm15 import response_to_events
+
+        return response_to_events(self.complete(request))
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def echo_lm():
+    import dspy
+
+    lm = dspy.LM("echo/fields", engine=FieldEchoEngine(), cache=False)
+    with dspy.context(lm=lm):
+        yield lm

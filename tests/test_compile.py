@@ -104,7 +104,7 @@ def test_optimizers_never_see_the_heldout_seeds(
 
 
 def test_every_candidate_an_optimizer_builds_runs_with_the_starter_demos():
-    from agentinstruct.signatures.reading_comprehension import DEMO_PASSAGE
+    DEMO_PASSAGE = get_skill("reading_comprehension").demo_passage
 
     # random search and MIPROv2 score candidates built on reset_copy(); BootstrapFewShot replaces `demos`
     candidate = AgentInstructPipeline(get_skill("reading_comprehension")).reset_copy()

@@ -5,8 +5,10 @@ import pytest
 
 from agentinstruct.embedded import MODEL_NAME, demo_inputs_and_current, demo_leak, flatten_request
 from agentinstruct.lm import build_lm, shared_embedded_engine
-from agentinstruct.signatures.response import Respond
+from agentinstruct.signatures.response import response_signature
+from agentinstruct.signatures.skill_data import Wording
 
+Respond = response_signature(Wording("passage", "question", "answer"), "Answer the question from the passage.")
 PASSAGE = "Lake Orin freezes every January. In 2021 the ice was 40 cm thick, twice the depth of 2020."
 
 

@@ -77,7 +77,7 @@ LONG_PASSAGE = (
                 "Why did the county close the bridge? Answer in your own words.",
                 "The county closed it for repairs in 1978, when engineers found rust in two of its steel cables.",
             ),
-            "copies",
+            "copies_passage",
         ),
         (PairView(PASSAGE, "The bridge and its traffic in the sixties", "Busy."), "no_question"),
         (
