@@ -161,7 +161,7 @@ def check_lm(lm: dspy.LM, api_base: str | None = None) -> None:
     """
     from agentinstruct.embedded import EmbeddedEngine
 
-    if isinstance(lm.engine, EmbeddedEngine):
+    if isinstance(getattr(lm, "engine", None), EmbeddedEngine):
         from agentinstruct.health import ensure_embedded_runtime
 
         engine = lm.engine
@@ -184,7 +184,7 @@ def check_lm(lm: dspy.LM, api_base: str | None = None) -> None:
 
     probe = lm.copy(cache=False, num_retries=0)
     try:
-        if isinstance(lm.engine, EndpointEngine):
+        if isinstance(getattr(lm, "engine", None), EndpointEngine):
             # One quick attempt, not the run's patience: a wrong port or key should be one line within seconds.
             engine = EndpointEngine(
                 lm.engine.base_url, timeout=min(lm.engine.timeout, 30), attempts=1, wait_for_connection=False
