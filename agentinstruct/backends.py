@@ -60,13 +60,7 @@ class RayBackend:
     """
 
     def __init__(self, spec: UnitSpec, address: str | None) -> None:
-        try:
-            import ray
-            import ray.data  # noqa: F401
-        except ImportError:
-            raise UserError(
-                "--backend ray needs Ray: pip install 'agentinstruct[ray]' (or pip install 'ray[data]')"
-            ) from None
+        ray = require_ray()
         self.ray = ray
         self.started_here = not ray.is_initialized()
         if self.started_here:
@@ -116,6 +110,18 @@ class RayBackend:
     def close(self) -> None:
         if self.started_here:
             self.ray.shutdown()
+
+
+def require_ray():
+    """The `ray` module with Ray Data, or one line saying how to install it."""
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise UserError(
+            "--backend ray needs Ray: pip install 'agentinstruct[ray]' (or pip install 'ray[data]')"
+        ) from None
+    return ray
 
 
 def _available_cpus(ray) -> float:

@@ -66,7 +66,7 @@ class GenerateConfig:
     embedding_model: str | None = None
 
     def validate(self) -> None:
-        from agentinstruct.backends import BACKENDS
+        from agentinstruct.backends import BACKENDS, require_ray
 
         if self.n < 1:
             raise UserError(f"--n must be at least 1, got {self.n}")
@@ -78,6 +78,10 @@ class GenerateConfig:
             raise UserError(f"--timeout must be a positive number of seconds, got {self.timeout}")
         if self.backend not in BACKENDS:
             raise UserError(f"unknown --backend '{self.backend}' (available: {', '.join(BACKENDS)})")
+        if self.backend == "ray":
+            require_ray()
+        elif self.ray_address:
+            raise UserError("--ray-address applies to --backend ray")
         if not 0 <= self.min_quality <= 1:
             raise UserError(f"--min-quality must be in [0, 1], got {self.min_quality}")
         if not 0 < self.dedup_threshold <= 1:
@@ -332,7 +336,9 @@ def _run_units(config, store: RunStore, seeds, spec, scorer, embedder, traces, t
         draw, seed_id = outcome["unit"]
         records, scores = outcome["records"], [score_from_data(s) for s in outcome["scores"]]
         views = [view_of(r["messages"]) for r in records]
-        if outcome.get("vectors") is not None:
+        if not records:
+            vectors = np.zeros((0, 0), dtype=np.float32)
+        elif outcome.get("vectors") is not None:
             vectors = np.frombuffer(outcome["vectors"], dtype=np.float32).reshape(len(records), -1)
         else:  # finished by an earlier run and read back from the log, which does not keep embeddings
             vectors = embedder.embed([v.embedding_text for v in views])

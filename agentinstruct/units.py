@@ -137,6 +137,8 @@ class UnitWorker:
         # Validators and the judge are order-free: they run here. Novelty needs the kept set: the driver's job.
         self.scorer = Scorer(skill=self.skill.name, judge_lm=self.judge_lm, embedder=None)
         self.embedder = Embedder(spec.embedding_model)
+        # Loaded now, once, rather than by the first units (which would all wait on its import).
+        self.embedding_dimension = self.embedder.dimension
 
     def __call__(self, task: UnitTask) -> dict[str, Any]:
         import dspy

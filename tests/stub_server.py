@@ -8,6 +8,7 @@ answers), and counts what it served. Run it in its own process for benchmarks (`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import re
@@ -101,6 +102,7 @@ class StubOpenAI:
         self.faults = faults or Faults()
         self._random = random.Random(self.faults.seed)
         self._lock = threading.Lock()
+        self._connections: set = set()
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -108,6 +110,16 @@ class StubOpenAI:
 
             def log_message(self, *args) -> None:
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                with stub._lock:
+                    stub._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with stub._lock:
+                    stub._connections.discard(self.connection)
+                super().finish()
 
             def do_GET(self) -> None:
                 if self.path.startswith("/stats"):  # the benchmark reads (and resets) what one run was served
@@ -216,8 +228,16 @@ class StubOpenAI:
         return self
 
     def __exit__(self, *exc) -> None:
+        """Stop like a server that went away: no new connections, and the kept-alive ones are cut."""
+        import socket
+
         self.server.shutdown()
         self.server.server_close()
+        with self._lock:
+            connections, self._connections = list(self._connections), set()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 def main() -> None:
