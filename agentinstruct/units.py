@@ -127,6 +127,7 @@ class UnitWorker:
         from agentinstruct.programs import AgentInstructPipeline, get_skill
 
         set_max_inflight(spec.max_inflight)
+        _disk_cache_only()
         self.spec = spec
         self.skill = get_skill(spec.skill)
         self.pipeline = AgentInstructPipeline(self.skill)
@@ -139,6 +140,7 @@ class UnitWorker:
         self.embedder = Embedder(spec.embedding_model)
         # Loaded now, once, rather than by the first units (which would all wait on its import).
         self.embedding_dimension = self.embedder.dimension
+        self.batcher = EmbeddingBatcher(self.embedder)
 
     def __call__(self, task: UnitTask) -> dict[str, Any]:
         import dspy
@@ -153,7 +155,8 @@ class UnitWorker:
         seed = Seed(seed_id=task.seed_id, text=task.text, source=task.source)
         with (
             counting_calls(stats),
-            dspy.context(lm=self.lm, callbacks=[*dspy.settings.callbacks, log.callback()]),
+            # No LM history: the unit's trace keeps each call, and a history would grow with the run.
+            dspy.context(lm=self.lm, callbacks=[*dspy.settings.callbacks, log.callback()], disable_history=True),
             dspy.track_usage() as usage,
         ):
             prediction = self.pipeline(
@@ -203,14 +206,70 @@ class UnitWorker:
 
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        # Straight to the model, not through `Embedder.embed`: its per-text cache would grow with the run.
-        return self.embedder.model.encode(
-            texts,
-            batch_size=self.embedder.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        ).astype(np.float32)
+        return self.batcher.embed(texts)
+
+
+class EmbeddingBatcher:
+    """Embeds the texts of many units in shared batches on one thread.
+
+    Units finish on many threads at once; each encoding its own few texts would run the model dozens of times in
+    parallel (torch threads fighting over two cores) at a fraction of its batch speed. Here they queue their texts,
+    and one thread encodes whatever has queued, up to `batch_size` texts a pass.
+    """
+
+    def __init__(self, embedder, batch_size: int = 128) -> None:
+        import queue
+
+        self.embedder = embedder
+        self.batch_size = batch_size
+        self._queue: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._work, name="agentinstruct-embed", daemon=True)
+        self._thread.start()
+
+    def embed(self, texts: list[str]):
+        """Unit-norm float32 embeddings of `texts` (straight from the model: no per-text cache to grow)."""
+        from concurrent.futures import Future
+
+        future: Future = Future()
+        self._queue.put((texts, future))
+        return future.result()
+
+    def _work(self) -> None:
+        import numpy as np
+
+        while True:
+            waiting = [self._queue.get()]
+            size = len(waiting[0][0])
+            while size < self.batch_size and not self._queue.empty():
+                waiting.append(self._queue.get_nowait())
+                size += len(waiting[-1][0])
+            texts = [text for batch, _ in waiting for text in batch]
+            try:
+                vectors = self.embedder.model.encode(
+                    texts,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                ).astype(np.float32)
+            except Exception as exc:  # handed to every unit in the batch: each fails like any unit error
+                for _, future in waiting:
+                    future.set_exception(exc)
+                continue
+            start = 0
+            for batch, future in waiting:
+                future.set_result(vectors[start : start + len(batch)])
+                start += len(batch)
+
+
+def _disk_cache_only() -> None:
+    """DSPy's response cache on disk only: its in-memory layer keeps every response of the process (up to a million),
+    which a long run would grow without bound; a unit never repeats a request anyway."""
+    import dspy
+    from dspy.clients import DISK_CACHE_DIR
+
+    if getattr(dspy.cache, "enable_memory_cache", True):
+        dspy.configure_cache(enable_disk_cache=True, enable_memory_cache=False, disk_cache_dir=DISK_CACHE_DIR)
 
 
 def _score_data(score) -> dict[str, Any]:

@@ -22,6 +22,12 @@ from agentinstruct.seeds import load_seeds
 LINEAGE = ["record_id", "seed_id", "instruction_type", "transformation", "refinement_goals", "messages", "novelty"]
 
 
+@pytest.fixture(autouse=True)
+def api_key(monkeypatch):
+    """A key in the environment, as for a real server (DSPy's own client refuses to call without one)."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+
+
 @pytest.fixture(scope="session")
 def ray_address():
     """One small local Ray instance for the whole session; subprocess runs join it with --ray-address."""

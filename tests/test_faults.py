@@ -25,6 +25,12 @@ from agentinstruct.cli import main
 KEY = "sk-fault-test-secret-0123456789"
 
 
+@pytest.fixture(autouse=True)
+def api_key(monkeypatch):
+    """A key in the environment, as for a real server (DSPy's own client refuses to call without one)."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -238,12 +244,14 @@ def test_a_killed_run_is_marked_killed_and_surplus_pairs_are_kept_visibly(text_s
         process = subprocess.Popen(
             _command(*args), env=_env(mlflow_uri), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        _wait_for_units(out, 1, process)
-        killed_run = json.loads((out / ".progress" / "run.json").read_text())["run_id"]
+        _wait_for_units(out, 2, process)
         process.send_signal(signal.SIGKILL)
         process.wait()
         client = mlflow.MlflowClient(mlflow_uri)
-        assert client.get_run(killed_run).info.status == "RUNNING"
+        experiment = client.get_experiment_by_name("agentinstruct").experiment_id
+        (killed,) = client.search_runs([experiment])
+        killed_run = killed.info.run_id
+        assert killed.info.status == "RUNNING"
         # The rerun asks for fewer pairs than the killed run finished or has in flight: what is beyond --n is surplus.
         assert main(_args(stub.base_url, out, 2, text_seeds, "--concurrency", "8")) == 0
     assert client.get_run(killed_run).info.status == "KILLED"
