@@ -138,6 +138,11 @@ class UnitWorker:
         # Validators and the judge are order-free: they run here. Novelty needs the kept set: the driver's job.
         self.scorer = Scorer(skill=self.skill.name, judge_lm=self.judge_lm, embedder=None)
         self.embedder = Embedder(spec.embedding_model)
+        # One torch thread: the batcher's single thread encodes every unit's texts, and idle OpenMP threads of a
+        # larger pool spin between batches, burning the cores the LM calls need (3 ms of CPU per call measured).
+        import torch
+
+        torch.set_num_threads(1)
         # Loaded now, once, rather than by the first units (which would all wait on its import).
         self.embedding_dimension = self.embedder.dimension
         self.batcher = EmbeddingBatcher(self.embedder)

@@ -111,7 +111,9 @@ def measure(command: list[str], env: dict, cwd: Path, stub: Stub, timeout: float
 
     stub.stats(reset=True)
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # Output goes to a file, not a pipe: a chatty client would block on a full pipe nobody reads until the end.
+    log = (cwd / "client.log").open("w+")
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, text=True)
     tree = psutil.Process(process.pid)
     samples: list[tuple[float, int, float]] = []
     peak_rss = 0.0
@@ -135,8 +137,11 @@ def measure(command: list[str], env: dict, cwd: Path, stub: Stub, timeout: float
         time.sleep(0.1)
     if process.poll() is None:
         process.kill()
-    _, stderr = process.communicate()
+    process.wait()
     wall = time.perf_counter() - started
+    log.seek(0)
+    stderr = log.read()
+    log.close()
     final = stub.stats()
     if process.returncode != 0:
         print(f"  command failed ({process.returncode}): {stderr.strip().splitlines()[-1:]}", file=sys.stderr)

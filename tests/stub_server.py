@@ -202,6 +202,12 @@ class StubOpenAI:
             allow_reuse_address = True
             request_queue_size = 1024
 
+            def handle_error(self, request, client_address) -> None:
+                import sys
+
+                if not isinstance(sys.exception(), ConnectionError):  # a client that hung up is no server error
+                    super().handle_error(request, client_address)
+
         self.server = Server(("127.0.0.1", port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
