@@ -110,7 +110,7 @@ def measure(command: list[str], env: dict, cwd: Path, stub: Stub, timeout: float
     import psutil
 
     stub.stats(reset=True)
-    started = time.perf_counter()
+    started, epoch_started = time.perf_counter(), time.time()
     # Output goes to a file, not a pipe: a chatty client would block on a full pipe nobody reads until the end.
     log = (cwd / "client.log").open("w+")
     process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, text=True)
@@ -125,6 +125,12 @@ def measure(command: list[str], env: dict, cwd: Path, stub: Stub, timeout: float
                 known.setdefault(member.pid, member)
         except psutil.NoSuchProcess:
             pass
+        # A local Ray instance detaches its processes (GCS, raylet, actors) from the driver's tree: count every Ray
+        # process started since the run began.
+        for member in psutil.process_iter(["create_time", "cmdline"]):
+            fresh = member.pid not in known and member.info["create_time"] >= epoch_started - 1
+            if fresh and any("ray" in part for part in (member.info["cmdline"] or [])[:2]):
+                known[member.pid] = member
         for member in list(known.values()):
             try:
                 times = member.cpu_times()
