@@ -60,8 +60,13 @@ class RayBackend:
     """
 
     def __init__(self, spec: UnitSpec, address: str | None) -> None:
+        import logging
+
         ray = require_ray()
         self.ray = ray
+        # Ray's start-up notices and Ray Data's per-dataset INFO lines are not the user's news: the run has its bar.
+        for name in ("ray", "ray.data"):
+            logging.getLogger(name).setLevel(logging.ERROR)
         self.started_here = not ray.is_initialized()
         if self.started_here:
             try:

@@ -20,7 +20,8 @@ Figures, per configuration:
 
 `--clone` adds open-agentinstruct 0.1.0 (installed in its own environment; pass its `open-agentinstruct-generate`)
 at the largest limit, on the same stub and the same documents. `--rows` instead generates 1k / 10k / ... records
-against a near-zero-latency stub and prints the peak RSS of each run (flat memory means about the same at every size).
+against a near-zero-latency stub and prints the peak RSS of each run's `generate` process (the kernel's figure for
+it; flat memory means about the same at every size).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class Measured:
     peak_rss_mb: float
     wall: float
     returncode: int
+    own_peak_rss_mb: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -143,7 +145,10 @@ def measure(command: list[str], env: dict, cwd: Path, stub: Stub, timeout: float
         time.sleep(0.1)
     if process.poll() is None:
         process.kill()
-    process.wait()
+    # The client process's own peak RSS, from the kernel (its Ray processes, if any, are in `peak_rss_mb`).
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    own_peak_rss_mb = usage.ru_maxrss / 1024
     wall = time.perf_counter() - started
     log.seek(0)
     stderr = log.read()
@@ -153,7 +158,8 @@ def measure(command: list[str], env: dict, cwd: Path, stub: Stub, timeout: float
         print(f"  command failed ({process.returncode}): {stderr.strip().splitlines()[-1:]}", file=sys.stderr)
     active = [s for s in samples if s[1] > 0]
     if len(active) < 2:
-        return Measured(final["served"], 0.0, 0.0, final["peak_inflight"], peak_rss / 2**20, wall, process.returncode)
+        peak = final["peak_inflight"]
+        return Measured(final["served"], 0.0, 0.0, peak, peak_rss / 2**20, wall, process.returncode, own_peak_rss_mb)
     # The window runs from the first sample with calls served to the first sample that saw the last call.
     last = next(s for s in active if s[1] == active[-1][1])
     first = active[0]
@@ -165,6 +171,7 @@ def measure(command: list[str], env: dict, cwd: Path, stub: Stub, timeout: float
         peak_rss_mb=peak_rss / 2**20,
         wall=wall,
         returncode=process.returncode,
+        own_peak_rss_mb=own_peak_rss_mb,
     )
 
 
@@ -310,9 +317,9 @@ def rows(args: argparse.Namespace) -> None:
     try:
         for count in args.rows:
             result = ours(stub, work / "seeds", count, args.row_limit, "threads", ["--refine-rounds", "0"])
-            first = first or result.peak_rss_mb
+            first = first or result.own_peak_rss_mb
             print(
-                f"{count:>8} {result.peak_rss_mb:>12.0f} {result.peak_rss_mb / first:>9.2f} {result.calls:>8} "
+                f"{count:>8} {result.own_peak_rss_mb:>12.0f} {result.own_peak_rss_mb / first:>9.2f} {result.calls:>8} "
                 f"{result.wall:>8.0f} {result.returncode:>3}",
                 flush=True,
             )
