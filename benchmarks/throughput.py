@@ -20,13 +20,14 @@ Figures, per configuration:
 
 `--clone` adds open-agentinstruct 0.1.0 (installed in its own environment; pass its `open-agentinstruct-generate`)
 at the largest limit, on the same stub and the same documents. `--rows` instead generates 1k / 10k / ... records
-against a near-zero-latency stub and prints the peak RSS of each run's `generate` process (the kernel's figure for
-it; flat memory means about the same at every size).
+against a near-zero-latency stub and prints the peak RSS of each run's `generate` process (sampled every 0.1 s;
+flat memory means about the same at every size).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -118,7 +119,7 @@ def measure(command: list[str], env: dict, cwd: Path, stub: Stub, timeout: float
     process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, text=True)
     tree = psutil.Process(process.pid)
     samples: list[tuple[float, int, float]] = []
-    peak_rss = 0.0
+    peak_rss = own_peak_rss_mb = 0.0
     known: dict[int, psutil.Process] = {}
     while process.poll() is None and time.perf_counter() - started < timeout:
         cpu = rss = 0.0
@@ -141,14 +142,13 @@ def measure(command: list[str], env: dict, cwd: Path, stub: Stub, timeout: float
             except psutil.NoSuchProcess:
                 known.pop(member.pid, None)
         peak_rss = max(peak_rss, rss)
+        with contextlib.suppress(psutil.NoSuchProcess):  # the client process alone (its Ray processes are above)
+            own_peak_rss_mb = max(own_peak_rss_mb, tree.memory_info().rss / 2**20)
         samples.append((time.perf_counter(), stub.stats()["served"], cpu))
         time.sleep(0.1)
     if process.poll() is None:
         process.kill()
-    # The client process's own peak RSS, from the kernel (its Ray processes, if any, are in `peak_rss_mb`).
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    own_peak_rss_mb = usage.ru_maxrss / 1024
+    process.wait()
     wall = time.perf_counter() - started
     log.seek(0)
     stderr = log.read()
