@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml agentinstruct/llama_build.py
 	# llama-cpp-python built by us, portable and AMX-free, never a wheel pip cached from another build (README).
 	$(BIN)/python agentinstruct/llama_build.py
 	# setuptools notes every editable install of a package-dir layout ("Editable installation ..."): not news here.
-	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e ".[dev,embeddings,optimizers]"
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e ".[dev,embeddings,optimizers,ray]"
 	# Load the embedded model and generate in a child process: a build this CPU cannot run fails here, in one line.
 	$(BIN)/agentinstruct doctor
 	touch $@

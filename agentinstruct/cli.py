@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from agentinstruct.endpoint import DEFAULT_TIMEOUT
 from agentinstruct.errors import UserError
 from agentinstruct.formats import FORMATS
 from agentinstruct.metrics.diversity import DEFAULT_DEDUP_THRESHOLD
@@ -37,7 +38,30 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--program", help="a compiled program (DSPy JSON state) to generate with")
     gen.add_argument("--seed", type=int, default=0, help="random seed for every draw (default: %(default)s)")
     gen.add_argument("--refine-rounds", type=int, default=1, help="Suggester/Editor rounds per instruction")
-    gen.add_argument("--concurrency", type=int, default=1, help="seeds processed in parallel")
+    gen.add_argument(
+        "--max-inflight",
+        "--concurrency",
+        type=int,
+        dest="max_inflight",
+        help="LM calls in flight at once, across all units and workers (default: 16 for endpoints, "
+        "1 for the embedded model)",
+    )
+    gen.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help="seconds one endpoint call may take before it is retried (default: %(default)s)",
+    )
+    gen.add_argument(
+        "--backend",
+        choices=("threads", "ray"),
+        default="threads",
+        help="where units run: threads of this process, or a Ray Data actor pool (default: %(default)s)",
+    )
+    gen.add_argument(
+        "--ray-address",
+        help="a running Ray cluster (the address 'ray start --head' prints); default: a local instance for the run",
+    )
     gen.add_argument("--text-field", default="text", help="text column of .jsonl/.parquet/HF seeds")
     gen.add_argument("--max-chars", type=int, default=None, help="maximum characters per seed chunk")
     gen.add_argument("--temperature", type=float, default=0.7, help="generator sampling temperature")
@@ -165,12 +189,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "export":
             return _export(args)
         if args.command == "doctor":
-            _quiet_libraries()
+            quiet_libraries()
             from agentinstruct.doctor import run_doctor
 
             return run_doctor(args.lm, args.api_base, args.embedding_model)
     except UserError as exc:
-        print(f"agentinstruct: error: {exc}", file=sys.stderr)
+        from agentinstruct.tracking import redact
+
+        # A key typed into a URL (--api-base http://user:KEY@host) is never echoed back.
+        print(f"agentinstruct: error: {redact(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("agentinstruct: interrupted; finished work is kept, rerun the same command to resume", file=sys.stderr)
@@ -178,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _quiet_libraries() -> None:
+def quiet_libraries() -> None:
     """Keep the terminal for our progress bar and summary: library chatter goes below WARNING."""
     import logging
     import warnings
@@ -193,7 +220,6 @@ def _quiet_libraries() -> None:
 
     for name in ("mlflow", "alembic", "LiteLLM", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    logging.getLogger("mlflow.tracing.export.async_export_queue").setLevel(logging.ERROR)
 
 
 def _seeds_path(value: str) -> str:
@@ -204,7 +230,7 @@ def _seeds_path(value: str) -> str:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    _quiet_libraries()
+    quiet_libraries()
     from agentinstruct.runner import GenerateConfig, generate
     from agentinstruct.seeds import DEFAULT_MAX_CHARS
 
@@ -219,7 +245,10 @@ def _generate(args: argparse.Namespace) -> int:
         program=args.program,
         seed=args.seed,
         refine_rounds=args.refine_rounds,
-        concurrency=args.concurrency,
+        max_inflight=args.max_inflight,
+        timeout=args.timeout,
+        backend=args.backend,
+        ray_address=args.ray_address,
         text_field=args.text_field,
         max_chars=args.max_chars or DEFAULT_MAX_CHARS,
         temperature=args.temperature,
@@ -242,7 +271,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
-    _quiet_libraries()
+    quiet_libraries()
     from agentinstruct.score import ScoreConfig, format_report, score_dataset
 
     if not 0 < args.dedup_threshold <= 1:
@@ -281,7 +310,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _compile(args: argparse.Namespace) -> int:
-    _quiet_libraries()
+    quiet_libraries()
     from agentinstruct.optimizers.compile import CompileConfig, compile_program, format_result
 
     config = CompileConfig(
@@ -329,12 +358,17 @@ def format_summary(summary) -> str:
         f"{summary.diversity.get('clusters', 0):.0f} clusters",
         f"seeds           {summary.seeds} used, {summary.seeds_skipped} skipped",
         f"work units      {summary.units_run} run now, {summary.units_resumed} resumed from an earlier run",
-        f"LM calls        {summary.lm_calls} (parse-failure rate {summary.parse_failure_rate:.1%})",
+        f"LM calls        {summary.lm_calls} (parse-failure rate {summary.parse_failure_rate:.1%})"
+        + (f"; retried: {_counts(summary.retries)}" if summary.retries else "")
+        + (f"; given up: {_counts(summary.gave_up)}" if summary.gave_up else ""),
         f"tokens          {summary.tokens_in} in, {summary.tokens_out} out",
         f"wall time       {summary.wall_seconds:.1f} s ({summary.pairs_per_second:.3f} pairs/s)",
-        f"dataset         {summary.out}  (datasets.load_from_disk)",
+        f"dataset         {summary.out}  (datasets.load_from_disk)"
+        + (f"; {summary.surplus} more pairs in surplus/ (finished after --n was reached)" if summary.surplus else ""),
         f"mlflow run      {summary.run_id}  (mlflow ui --backend-store-uri sqlite:///mlflow.db)",
     ]
+    for note in summary.notes:
+        lines.append(f"note            {note}")
     for skipped in summary.skipped_seeds[:5]:
         lines.append(f"skipped seed    {skipped['source']}: {skipped['reason']}")
     if summary.pairs < summary.requested:
@@ -343,6 +377,10 @@ def format_summary(summary) -> str:
             "see failures/failures.parquet"
         )
     return "\n".join(lines)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
 
 
 if __name__ == "__main__":

@@ -8,8 +8,10 @@ here, so they cannot end up in DSPy's LM kwargs, MLflow params or traces.
 from __future__ import annotations
 
 import zlib
-from typing import TYPE_CHECKING
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
+from agentinstruct.endpoint import DEFAULT_TIMEOUT, OPENAI_BASE
 from agentinstruct.errors import UserError
 
 if TYPE_CHECKING:
@@ -20,6 +22,31 @@ DEFAULT_TEMPERATURE = 0.7
 DEFAULT_MAX_TOKENS = 512
 
 
+@dataclass(frozen=True)
+class LMSpec:
+    """Everything needed to build one role's LM, in any process: plain data, no secrets (keys come from the
+    environment of the process that makes the calls)."""
+
+    model: str = EMBEDDED
+    api_base: str | None = None
+    temperature: float = DEFAULT_TEMPERATURE
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    timeout: float = DEFAULT_TIMEOUT
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def build(self, cache: bool = True) -> dspy.LM:
+        return build_lm(
+            self.model,
+            self.api_base,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            cache=cache,
+            timeout=self.timeout,
+        )
+
+
 def build_lm(
     model: str = EMBEDDED,
     api_base: str | None = None,
@@ -28,8 +55,13 @@ def build_lm(
     max_tokens: int = DEFAULT_MAX_TOKENS,
     cache: bool = True,
     num_retries: int = 3,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> dspy.LM:
     """A `dspy.LM` for `model`.
+
+    `openai/<name>` models (OpenAI, or any OpenAI-compatible server at `api_base`) use agentinstruct's endpoint client
+    (`agentinstruct.endpoint`: one in-flight limit, per-call timeout, retries with backoff honouring Retry-After);
+    other provider strings use DSPy's own client with `num_retries` and `timeout`.
 
     Args:
         model: `embedded`, or a model string such as `openai/gpt-4o-mini` or `openai/<served-name>`.
@@ -37,7 +69,8 @@ def build_lm(
         temperature: Sampling temperature.
         max_tokens: Most tokens per output field (embedded) or per response (endpoints).
         cache: Use DSPy's response cache.
-        num_retries: Retries on transient endpoint errors.
+        num_retries: Retries on transient errors for providers DSPy's client serves.
+        timeout: Seconds per endpoint call.
     """
     import dspy
 
@@ -59,18 +92,41 @@ def build_lm(
         )
     if "/" not in model:
         raise UserError(f"--lm must be 'embedded' or a provider/model string such as openai/gpt-4o-mini, got '{model}'")
-    kwargs = {}
+    from agentinstruct.tracking import redact
+
+    kwargs: dict[str, Any] = {}
     if api_base:
-        # DSPy's cache key leaves api_base out: two servers serving one model name would share entries. A rollout id
-        # derived from the URL gives each server its own cache identity; DSPy strips it before sending.
-        kwargs["api_base"] = api_base
-        kwargs["rollout_id"] = zlib.crc32(api_base.rstrip("/").encode())
+        # DSPy's cache key leaves the endpoint out: two servers serving one model name would share entries. A rollout
+        # id derived from the URL (without credentials, so a new key keeps the cache) gives each server its own cache
+        # identity; DSPy strips it before sending.
+        kwargs["rollout_id"] = zlib.crc32(redact(api_base).rstrip("/").encode())
     try:
+        if model.startswith("openai/"):
+            from agentinstruct.endpoint import EndpointEngine
+
+            engine = EndpointEngine(api_base or OPENAI_BASE, timeout=timeout)
+            return dspy.LM(
+                model,
+                engine=engine,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                cache=cache,
+                num_retries=0,
+                **kwargs,
+            )
+        if api_base:
+            kwargs["api_base"] = api_base
         return dspy.LM(
-            model, temperature=temperature, max_tokens=max_tokens, cache=cache, num_retries=num_retries, **kwargs
+            model,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            cache=cache,
+            num_retries=num_retries,
+            timeout=timeout,
+            **kwargs,
         )
     except ValueError as exc:
-        raise UserError(f"invalid --lm '{model}': {exc}") from exc
+        raise UserError(f"invalid --lm '{model}': {redact(str(exc))}") from exc
 
 
 JUDGE_SETTINGS = {"temperature": 0.0, "max_tokens": 64}
@@ -105,7 +161,7 @@ def check_lm(lm: dspy.LM, api_base: str | None = None) -> None:
     """
     from agentinstruct.embedded import EmbeddedEngine
 
-    if isinstance(lm.engine, EmbeddedEngine):
+    if isinstance(getattr(lm, "engine", None), EmbeddedEngine):
         from agentinstruct.health import ensure_embedded_runtime
 
         engine = lm.engine
@@ -123,10 +179,19 @@ def check_lm(lm: dspy.LM, api_base: str | None = None) -> None:
         except Exception as exc:  # a corrupt GGUF, an unloadable llama.cpp build
             raise UserError(f"cannot load the embedded model: {type(exc).__name__}: {exc}") from exc
         return
+    from agentinstruct.endpoint import EndpointEngine
+    from agentinstruct.tracking import redact
+
     probe = lm.copy(cache=False, num_retries=0)
     try:
+        if isinstance(getattr(lm, "engine", None), EndpointEngine):
+            # One quick attempt, not the run's patience: a wrong port or key should be one line within seconds.
+            engine = EndpointEngine(
+                lm.engine.base_url, timeout=min(lm.engine.timeout, 30), attempts=1, wait_for_connection=False
+            )
+            probe = lm.copy(cache=False, engine=engine)
         probe("Say OK.", max_tokens=4)
     except Exception as exc:  # every client/network failure here is the user's endpoint, not a bug
-        where = f" at {api_base}" if api_base else ""
-        message = " ".join(str(exc).split())[:200]
+        where = f" at {redact(api_base)}" if api_base else ""
+        message = redact(" ".join(str(exc).split()))[:200]
         raise UserError(f"cannot use LM '{lm.model}'{where}: {message}") from exc

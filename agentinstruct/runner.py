@@ -1,29 +1,41 @@
-"""`generate`: run a skill's pipeline over seeds until N accepted records exist, durably, resumably, tracked in MLflow.
+"""`generate`: plan -> run units -> admit -> write, until N accepted records exist, durably, resumably, in MLflow.
 
-Every pair is scored as it arrives (validators, the judge when a judge LM is given, novelty against the records kept
-so far); pairs below `--min-quality` or within `--dedup-threshold` of a kept one go to the rejects table.
+- **Plan**: units are (draw, seed id) pairs in a fixed order (every seed once per draw, draw after draw), so the
+  same command plans the same work, and a seed folder that gained files does not shift what was done.
+- **Run**: a backend (`agentinstruct.backends`: threads, or a Ray Data actor pool) runs each unit through a worker
+  built from a serialisable `UnitSpec` (`agentinstruct.units`) and yields outcomes as units finish; each is written
+  to the progress log at once.
+- **Admit**: here on the driver, in plan order whatever order units finished in: novelty and near-duplicates
+  against the kept set (embeddings come with the outcome), the quality threshold; rejects keep their reason.
+- **Write**: admitted units are appended to Parquet shards as they are admitted; the dataset, the failures, rejects
+  and surplus tables and the summary are assembled from the shards at the end (`agentinstruct.store`).
 """
 
 from __future__ import annotations
 
-import threading
+import json
+import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentinstruct.endpoint import DEFAULT_MAX_INFLIGHT, DEFAULT_TIMEOUT
 from agentinstruct.errors import UserError
-from agentinstruct.lm import EMBEDDED, JUDGE_SETTINGS, build_lm, check_lm, role_api_base
+from agentinstruct.lm import EMBEDDED, JUDGE_SETTINGS, LMSpec, check_lm, role_api_base
 from agentinstruct.metrics.diversity import DEFAULT_DEDUP_THRESHOLD
 from agentinstruct.metrics.scoring import DEFAULT_MIN_QUALITY
-from agentinstruct.seeds import DEFAULT_MAX_CHARS, load_seeds
-from agentinstruct.store import RunStore, Unit, UnitResult
+from agentinstruct.seeds import DEFAULT_MAX_CHARS, Seed, load_seeds
+from agentinstruct.store import AdmittedUnit, RunStore, UnitKey
+from agentinstruct.units import UnitSpec, UnitTask, score_from_data
 
 MAX_UNITS_PER_RECORD = 4
 """Stop after this many (seed, draw) units per requested record if the LM keeps failing, instead of looping."""
+DIVERSITY_SAMPLE = 2000
+"""Dataset diversity figures (Vendi, clusters, distinct-n) are measured on at most this many evenly spaced records,
+so the end of a run costs the same at a million records as at a thousand."""
 
 
 @dataclass
@@ -40,7 +52,11 @@ class GenerateConfig:
     program: str | None = None
     seed: int = 0
     refine_rounds: int = 1
-    concurrency: int = 1
+    max_inflight: int | None = None
+    """LM calls in flight at once (None: 16 for endpoints; 1 for the embedded model, which runs one call at a time)."""
+    timeout: float = DEFAULT_TIMEOUT
+    backend: str = "threads"
+    ray_address: str | None = None
     text_field: str = "text"
     max_chars: int = DEFAULT_MAX_CHARS
     temperature: float = 0.7
@@ -57,16 +73,32 @@ class GenerateConfig:
         return self.model_checks if self.model_checks is not None else self.lm == EMBEDDED
 
     def validate(self) -> None:
+        from agentinstruct.backends import BACKENDS, require_ray
+
         if self.n < 1:
             raise UserError(f"--n must be at least 1, got {self.n}")
         if self.refine_rounds < 0:
             raise UserError(f"--refine-rounds must be 0 or more, got {self.refine_rounds}")
-        if self.concurrency < 1:
-            raise UserError(f"--concurrency must be at least 1, got {self.concurrency}")
+        if self.max_inflight is not None and self.max_inflight < 1:
+            raise UserError(f"--max-inflight must be at least 1, got {self.max_inflight}")
+        if not self.timeout > 0:
+            raise UserError(f"--timeout must be a positive number of seconds, got {self.timeout}")
+        if self.backend not in BACKENDS:
+            raise UserError(f"unknown --backend '{self.backend}' (available: {', '.join(BACKENDS)})")
+        if self.backend == "ray":
+            require_ray()
+        elif self.ray_address:
+            raise UserError("--ray-address applies to --backend ray")
         if not 0 <= self.min_quality <= 1:
             raise UserError(f"--min-quality must be in [0, 1], got {self.min_quality}")
         if not 0 < self.dedup_threshold <= 1:
             raise UserError(f"--dedup-threshold must be in (0, 1], got {self.dedup_threshold}")
+
+    @property
+    def inflight(self) -> int:
+        if self.max_inflight is not None:
+            return self.max_inflight
+        return 1 if self.lm == EMBEDDED else DEFAULT_MAX_INFLIGHT
 
 
 @dataclass
@@ -96,40 +128,57 @@ class GenerateSummary:
     wall_seconds: float
     pairs_per_second: float
     program_id: str
+    backend: str = "threads"
+    max_inflight: int = 1
+    surplus: int = 0
+    """Pairs kept after `--n` was reached (in `surplus/`; a rerun with a larger `--n` uses them first)."""
+    retries: dict[str, int] = field(default_factory=dict)
+    """Endpoint calls retried, per reason (rate_limited, http_500, timeout, connection, malformed_response, ...)."""
+    gave_up: dict[str, int] = field(default_factory=dict)
+    """Endpoint calls given up after their last attempt, per reason (each is an lm_error in the failures table)."""
+    peak_inflight: int = 0
+    """Most endpoint calls in flight at once in this process (the threads backend; Ray actors count their own)."""
+    traces_logged: int = 0
+    """MLflow traces of this run, counted in the store: one per unit run now."""
+    trace_failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     diversity: dict[str, float] = field(default_factory=dict)
     judge: dict[str, Any] = field(default_factory=dict)
 
 
-def _call_counter():
-    """A DSPy callback counting LM calls (cache hits included) across threads."""
-    from dspy.utils.callback import BaseCallback
+@dataclass
+class _Totals:
+    """What this run did, unit by unit."""
 
-    class LMCallCounter(BaseCallback):
-        def __init__(self) -> None:
-            self.calls = 0
-            self._lock = threading.Lock()
+    units_run: int = 0
+    lm_calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    retries: Counter = field(default_factory=Counter)
+    gave_up: Counter = field(default_factory=Counter)
+    judge_calls: int = 0
+    judge_parse_failures: int = 0
 
-        def on_lm_start(self, call_id, instance, inputs) -> None:
-            with self._lock:
-                self.calls += 1
-
-    return LMCallCounter()
+    def add(self, outcome: dict[str, Any]) -> None:
+        self.units_run += 1
+        self.lm_calls += outcome["calls"]
+        self.tokens_in += outcome["tokens_in"]
+        self.tokens_out += outcome["tokens_out"]
+        self.retries.update(outcome["client"]["retries"])
+        self.gave_up.update(outcome["client"]["gave_up"])
 
 
 def generate(config: GenerateConfig, *, show_progress: bool = True) -> GenerateSummary:
     """Generate `config.n` records into `config.out`, resuming whatever an earlier run of the same job finished.
 
     Raises:
-        UserError: Bad input (paths, skill, program, LM), reported by the CLI as one line.
+        UserError: Bad input (paths, skill, program, LM, backend), a folder in use or of another job, or an endpoint
+            that stopped answering; reported by the CLI as one line.
     """
-    import dspy
-
-    from agentinstruct.metrics import Embedder, Scorer, view_of
-    from agentinstruct.metrics.lm_checks import embedded_lm_checks
-    from agentinstruct.optimizers import load_program, program_id, program_metadata
+    from agentinstruct.metrics import Embedder
+    from agentinstruct.optimizers import load_program_state, program_id, read_program_state
     from agentinstruct.programs import AgentInstructPipeline, get_skill
-    from agentinstruct.records import make_failure, make_record
-    from agentinstruct.tracking import log_table_dataset, tracked_run
+    from agentinstruct.tracking import redact
 
     config.validate()
     skill = get_skill(config.skill)
@@ -137,13 +186,17 @@ def generate(config: GenerateConfig, *, show_progress: bool = True) -> GenerateS
         config.seeds, text_field=config.text_field, max_chars=config.max_chars, kinds=skill.seed_kinds
     )
     pipeline = AgentInstructPipeline(skill)
-    if config.program:
-        load_program(pipeline, config.program)
+    program_state = read_program_state(config.program) if config.program else None
+    if program_state is not None:
+        load_program_state(pipeline, program_state, config.program)
     pid = program_id(pipeline)
-    lm = build_lm(config.lm, config.api_base, temperature=config.temperature, max_tokens=config.max_tokens)
-    judge_lm = None
+    generator = LMSpec(config.lm, config.api_base, config.temperature, config.max_tokens, config.timeout)
+    judge = None
     if config.judge_lm:
-        judge_lm = build_lm(config.judge_lm, role_api_base(config.judge_lm, config.api_base), **JUDGE_SETTINGS)
+        judge = LMSpec(
+            config.judge_lm, role_api_base(config.judge_lm, config.api_base), timeout=config.timeout, **JUDGE_SETTINGS
+        )
+    lm = generator.build()
     embedder = Embedder(config.embedding_model)
     identity = {
         "skill": skill.name,
@@ -151,7 +204,8 @@ def generate(config: GenerateConfig, *, show_progress: bool = True) -> GenerateS
         "text_field": config.text_field,
         "max_chars": config.max_chars,
         "lm": config.lm,
-        "api_base": config.api_base,
+        # Without credentials: a key in the URL never reaches the folder, and a new key resumes the same job.
+        "api_base": redact(config.api_base),
         "program_id": pid,
         "seed": config.seed,
         "refine_rounds": config.refine_rounds,
@@ -164,216 +218,344 @@ def generate(config: GenerateConfig, *, show_progress: bool = True) -> GenerateS
         "model_checks": config.uses_model_checks,
     }
     store = RunStore(config.out, identity)
-    resumed = len(store.completed)
-    if store.record_count() < config.n:
+    try:
+        return _generate(
+            config, store, skill, seed_set, pipeline, program_state, pid, generator, judge, lm, embedder, show_progress
+        )
+    finally:
+        store.close()
+
+
+def _generate(
+    config, store, skill, seed_set, pipeline, program_state, pid, generator, judge, lm, embedder, show_progress
+):
+    import mlflow
+
+    from agentinstruct.endpoint import reset_run_stats, run_stats
+    from agentinstruct.metrics import Scorer
+    from agentinstruct.optimizers import program_metadata
+    from agentinstruct.tracking import TraceWriter, count_traces, log_table_dataset, mark_killed, tracked_run
+
+    for line in store.repairs:
+        print(f"agentinstruct: warning: {line}", file=sys.stderr, flush=True)
+    resumed = len(store.finished)
+    if store.kept_count() < config.n:
         check_lm(lm, config.api_base)
-        if judge_lm is not None:
-            check_lm(judge_lm, config.api_base)
+        if judge is not None:
+            check_lm(judge.build(), judge.api_base)
+    reset_run_stats()
+    notes: list[str] = []
+    last_run = store.progress / "run.json"
+    if last_run.exists():
+        previous = json.loads(last_run.read_text(encoding="utf-8")).get("run_id")
+        if previous and mark_killed(previous):
+            notes.append(f"the earlier run {previous} of this folder was killed; marked KILLED in MLflow")
 
     scorer = Scorer(
-        skill=skill.name,
-        judge_lm=judge_lm,
-        embedder=embedder,
-        dedup_threshold=config.dedup_threshold,
-        min_quality=config.min_quality,
-        lm_checks=embedded_lm_checks(config.uses_model_checks) if store.record_count() < config.n else None,
+        skill=skill.name, embedder=embedder, dedup_threshold=config.dedup_threshold, min_quality=config.min_quality
     )
-    kept = [r for unit in sorted(store.completed) for r in store.completed[unit].records]
-    scorer.remember([view_of(r["messages"]) for r in kept], [r["record_id"] for r in kept])
+    for ids, vectors in store.kept_vectors():
+        scorer.remember_embedded(vectors, ids)
 
     compile_run_id = program_metadata(config.program).get("compile_run_id") if config.program else None
     params = {
         **asdict(config),
+        "max_inflight": config.inflight,
         "program_id": pid,
         "compile_run_id": compile_run_id,
         "generator_lm": lm.model,
         "seeds_loaded": len(seed_set.seeds),
         "seeds_skipped": len(seed_set.skipped),
     }
-    counter = _call_counter()
-    token_totals: Counter = Counter()
-    totals_lock = threading.Lock()
     started = time.perf_counter()
     link = {"agentinstruct.compile_run_id": compile_run_id} if compile_run_id else None
-    with tracked_run("generate", params, run_name=f"generate-{skill.name}", tags=link) as run:
+    with tracked_run(
+        "generate", params, run_name=f"generate-{skill.name}", tags=link, autolog={"log_traces": False}
+    ) as run:
         run_id = run.info.run_id
-        lineage = {"program_id": pid, "generator_lm": lm.model, "run_id": run_id}
+        last_run.write_text(json.dumps({"run_id": run_id}), encoding="utf-8")
         log_table_dataset(
             [{"seed_id": s.seed_id, "source": s.source, "text": s.text} for s in seed_set.seeds],
             name="seeds",
             source=str(config.seeds),
             context="seeds",
         )
-
-        def run_unit(unit: Unit) -> tuple[UnitResult, list]:
-            """Generate and assess one unit (on a worker thread); admission happens on the main thread, in order."""
-            draw, index = unit
-            seed = seed_set.seeds[index]
-            with dspy.context(lm=lm, callbacks=[*dspy.settings.callbacks, counter]), dspy.track_usage() as usage:
-                prediction = pipeline(
-                    seed=seed.text,
-                    seed_id=seed.seed_id,
-                    draw=draw,
-                    random_seed=config.seed,
-                    refine_rounds=config.refine_rounds,
-                )
-            with totals_lock:
-                for entry in usage.get_total_tokens().values():
-                    token_totals["in"] += int(entry.get("prompt_tokens") or 0)
-                    token_totals["out"] += int(entry.get("completion_tokens") or 0)
-            records = [make_record(pair, seed, skill, **lineage) for pair in prediction.pairs]
-            scores = [scorer.assess(view_of(record["messages"])) for record in records]
-            failures = [make_failure(f, seed, skill, draw, **lineage) for f in prediction.failures]
-            return UnitResult(unit, records, failures), scores
-
-        def admit(result: UnitResult, scores: list) -> UnitResult:
-            keys = [f"{r['seed_id']}-{result.unit[0]}-{i}" for i, r in enumerate(result.records)]
-            scorer.admit([view_of(r["messages"]) for r in result.records], scores, keys)
-            kept, rejects = [], []
-            for record, score, key in zip(result.records, scores, keys, strict=True):
-                record.update(scores=score.as_columns(), novelty=round(score.novelty, 4), record_id=key)
-                rejection = score.rejection(config.min_quality)
-                (rejects.append({**record, "rejection": rejection}) if rejection else kept.append(record))
-            return UnitResult(result.unit, kept, result.failures, rejects)
-
-        max_units = MAX_UNITS_PER_RECORD * config.n + len(seed_set.seeds)
-        pending = (u for u in _unit_order(len(seed_set.seeds), max_units) if u not in store.completed)
-        units_run = _run_units(run_unit, admit, pending, store, config, show_progress)
-
-        records = store.records(config.n)
-        failures, rejects = store.failures(), store.rejects()
-        wall = time.perf_counter() - started
-        reasons = Counter(f["reason"] for f in failures)
-        scored = len(rejects) + store.record_count()
-        passed = scored - sum(bool(r["scores"]["validator_failures"]) for r in rejects)
-        summary = GenerateSummary(
-            out=str(config.out),
-            run_id=run_id,
-            pairs=len(records),
-            requested=config.n,
-            generated=scored,
-            failures=len(failures),
-            failures_by_reason=dict(reasons),
-            failures_by_stage=dict(Counter(f["stage"] for f in failures)),
-            rejected=len(rejects),
-            rejected_by_reason=dict(Counter(r["rejection"].split(":")[0] for r in rejects)),
-            pass_rate=round(passed / scored, 4) if scored else 0.0,
-            seeds=len(seed_set.seeds),
-            seeds_skipped=len(seed_set.skipped),
-            skipped_seeds=[{"source": s.source, "reason": s.reason} for s in seed_set.skipped],
-            units_resumed=resumed,
-            units_run=units_run,
-            lm_calls=counter.calls,
-            tokens_in=token_totals["in"],
-            tokens_out=token_totals["out"],
-            parse_failure_rate=reasons["parse_failure"] / counter.calls if counter.calls else 0.0,
-            wall_seconds=round(wall, 2),
-            pairs_per_second=round(len(records) / wall, 4) if wall else 0.0,
-            program_id=pid,
-            diversity=_diversity(records, embedder),
-            judge=_judge_figures(records, scorer),
+        spec = UnitSpec(
+            skill=skill.name,
+            generator=generator,
+            judge=judge,
+            program_state=program_state,
+            random_seed=config.seed,
+            refine_rounds=config.refine_rounds,
+            lineage={"program_id": pid, "generator_lm": lm.model, "run_id": run_id},
+            embedding_model=embedder.model_path,
+            max_inflight=config.inflight,
+            model_checks=config.uses_model_checks,
         )
-        store.write_dataset(records, failures, rejects, asdict(summary))
-        _log_run_outputs(summary, records, store, pipeline)
+        traces = TraceWriter(run_id, run.info.experiment_id)
+        totals = _Totals()
+        try:
+            _run_units(config, store, seed_set.seeds, spec, scorer, embedder, traces, totals, show_progress)
+        finally:
+            _, trace_failures = traces.close()
+        counts = store.write_outputs(config.n)
+        summary = _summary(config, store, seed_set, pid, run_id, counts, totals, resumed, started)
+        summary.peak_inflight = run_stats().peak_inflight
+        summary.traces_logged = count_traces(run_id, run.info.experiment_id)
+        summary.trace_failures = trace_failures
+        if summary.traces_logged != totals.units_run:
+            notes.append(
+                f"{summary.traces_logged} MLflow traces for {totals.units_run} units run"
+                + (f"; failed: {trace_failures[0]}" if trace_failures else "")
+            )
+        summary.notes = notes
+        store.write_summary(asdict(summary))
+        _log_run_outputs(summary, store, pipeline)
+        mlflow.log_metric("traces_logged", summary.traces_logged)
     return summary
 
 
-def _unit_order(n_seeds: int, max_units: int) -> Iterator[Unit]:
+def _unit_plan(seeds: list[Seed], max_units: int) -> Iterator[UnitKey]:
     """Every seed once per draw, draw after draw: coverage of the seeds before repetition."""
     for number in range(max_units):
-        yield divmod(number, n_seeds)
+        draw, index = divmod(number, len(seeds))
+        yield (draw, seeds[index].seed_id)
 
 
-def _run_units(
-    run_unit: Callable[[Unit], tuple[UnitResult, list]],
-    admit: Callable[[UnitResult, list], UnitResult],
-    units: Iterator[Unit],
-    store: RunStore,
-    config: GenerateConfig,
-    show_progress: bool,
-) -> int:
-    """Run units on `config.concurrency` threads until `config.n` records are kept; each is stored on arrival."""
+def _run_units(config, store: RunStore, seeds, spec, scorer, embedder, traces, totals: _Totals, show_progress: bool):
+    """Run units until `config.n` records are kept (in plan order), recording each as it arrives."""
+    import numpy as np
     from tqdm import tqdm
 
-    have = store.record_count()
-    bar = tqdm(total=config.n, initial=min(have, config.n), unit="pair", disable=not show_progress, desc="generating")
-    finished = 0
-    failed = sum(len(r.failures) for r in store.completed.values())
-    rejected = sum(len(r.rejects) for r in store.completed.values())
-    in_flight: set[Future] = set()
+    from agentinstruct.backends import make_backend
+    from agentinstruct.metrics import view_of
+
+    seeds_by_id = {s.seed_id: s for s in seeds}
+    order = list(_unit_plan(seeds, MAX_UNITS_PER_RECORD * config.n + len(seeds)))
+    position = 0
+    kept = store.kept_count()
+    arrived: dict[UnitKey, dict] = {}
+    admitted_here = kept_here = 0
+    failed = sum(f for _, _, f in store.admitted.values())
+    rejected = sum(r for _, r, _ in store.admitted.values())
+    bar = tqdm(total=config.n, initial=min(kept, config.n), unit="pair", disable=not show_progress, desc="generating")
+
+    def admit(outcome: dict[str, Any], traced: bool) -> None:
+        nonlocal kept, admitted_here, kept_here, failed, rejected
+        draw, seed_id = outcome["unit"]
+        records, scores = outcome["records"], [score_from_data(s) for s in outcome["scores"]]
+        views = [view_of(r["messages"]) for r in records]
+        if not records:
+            vectors = np.zeros((0, 0), dtype=np.float32)
+        elif outcome.get("vectors") is not None:
+            vectors = np.frombuffer(outcome["vectors"], dtype=np.float32).reshape(len(records), -1)
+        else:  # finished by an earlier run and read back from the log, which does not keep embeddings
+            vectors = embedder.embed([v.embedding_text for v in views])
+        ids = [f"{seed_id}-{draw}-{i}" for i in range(len(records))]
+        scorer.admit_embedded(vectors, scores, ids)
+        unit = AdmittedUnit((draw, seed_id), [], [], [], outcome["failures"])
+        for record, score, record_id, vector in zip(records, scores, ids, vectors, strict=True):
+            record.update(scores=score.as_columns(), novelty=round(score.novelty, 4), record_id=record_id)
+            rejection = score.rejection(config.min_quality)
+            if rejection:
+                unit.rejects.append({**record, "rejection": rejection})
+            else:
+                unit.kept.append(record)
+                unit.kept_vectors.append(vector.tolist())
+            if spec.judge is not None and score.passed:
+                totals.judge_calls += 1
+                totals.judge_parse_failures += score.judge_error is not None
+        store.add_admitted(unit)
+        before, kept = kept, kept + len(unit.kept)
+        admitted_here += 1
+        kept_here += len(unit.kept)
+        failed += len(unit.failures)
+        rejected += len(unit.rejects)
+        bar.update(max(0, min(kept, config.n) - min(before, config.n)))
+        bar.set_postfix(failed=failed, rejected=rejected)
+        if traced:
+            traces.submit(
+                outcome["unit"],
+                outcome,
+                {
+                    "kept": [r["record_id"] for r in unit.kept],
+                    "rejected": {r["record_id"]: r["rejection"] for r in unit.rejects},
+                    "failures": [f"{f['stage']}: {f['reason']}" for f in unit.failures],
+                },
+            )
+
+    def admit_in_order() -> None:
+        nonlocal position
+        while position < len(order):
+            key = order[position]
+            if key in store.admitted:
+                position += 1
+            elif key in arrived:
+                admit(arrived.pop(key), traced=True)
+                position += 1
+            elif key in store.finished:
+                admit(store.read_finished(key), traced=False)
+                position += 1
+            else:
+                return
+
+    def tasks() -> Iterator[UnitTask]:
+        for key in order:
+            if key not in store.finished and key not in store.admitted:
+                seed = seeds_by_id[key[1]]
+                yield UnitTask(key[0], seed.seed_id, seed.text, seed.source)
+
+    def wanted(in_flight: int) -> bool:
+        # Enough units in flight to reach n at the yield seen so far (1 pair per unit before any is admitted).
+        expected = kept_here / admitted_here if admitted_here else 1.0
+        return kept + (in_flight + len(arrived)) * max(expected, 0.25) < config.n
+
+    admit_in_order()
+    backend = None
     try:
-        with ThreadPoolExecutor(max_workers=config.concurrency) as pool:
-            exhausted = False
-            while True:
-                while not exhausted and have < config.n and len(in_flight) < config.concurrency:
-                    unit = next(units, None)
-                    if unit is None:
-                        exhausted = True
-                        break
-                    in_flight.add(pool.submit(run_unit, unit))
-                if not in_flight:
-                    break
-                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    result = admit(*future.result())
-                    store.append(result)
-                    finished += 1
-                    before, have = have, have + len(result.records)
-                    bar.update(max(0, min(have, config.n) - min(before, config.n)))
-                    failed += len(result.failures)
-                    rejected += len(result.rejects)
-                    bar.set_postfix(failed=failed, rejected=rejected)
-    except KeyboardInterrupt:
-        for future in in_flight:
-            future.cancel()
-        raise
+        if kept < config.n:
+            backend = make_backend(config.backend, spec, config.ray_address)
+            outcomes = backend.run(tasks(), wanted)
+            try:
+                for outcome in outcomes:
+                    if outcome.get("aborted"):
+                        raise UserError(
+                            f"the LM endpoint stopped answering ({outcome['aborted']}); finished work is kept "
+                            f"({len(store.finished)} units): rerun the same command to resume once it is back"
+                        )
+                    store.append_finished({k: v for k, v in outcome.items() if k not in ("vectors", "trace")})
+                    totals.add(outcome)
+                    arrived[tuple(outcome["unit"])] = outcome
+                    admit_in_order()
+                    if kept >= config.n and config.backend == "ray":
+                        break  # Ray Data would run every planned unit; the threads backend drains what it started
+            finally:
+                outcomes.close()
+            admit_in_order()
     finally:
         bar.close()
-    return finished
+        if backend is not None:
+            backend.close()
+        store.flush()
 
 
-def _diversity(records: list[dict], embedder) -> dict[str, float]:
+def _summary(config, store: RunStore, seed_set, pid, run_id, counts, totals: _Totals, resumed, started):
+    """The run's figures, read back from the tables just written (column by column, not row objects)."""
+    import pyarrow.parquet as pq
+
+    failures = pq.read_table(store.out / "failures" / "failures.parquet", columns=["reason", "stage"])
+    rejects = pq.read_table(store.out / "rejects" / "rejects.parquet", columns=["rejection", "scores"])
+    reasons = _value_counts(failures["reason"])
+    rejection_kinds = Counter(r.split(":")[0] for r in rejects["rejection"].to_pylist())
+    failed_validators = sum(bool(s["validator_failures"]) for s in rejects["scores"].to_pylist())
+    kept_total = store.kept_count()
+    scored = kept_total + rejects.num_rows
+    wall = time.perf_counter() - started
+    pairs = counts["data"]
+    summary = GenerateSummary(
+        out=str(config.out),
+        run_id=run_id,
+        pairs=pairs,
+        requested=config.n,
+        generated=scored,
+        failures=failures.num_rows,
+        failures_by_reason=dict(reasons),
+        failures_by_stage=dict(_value_counts(failures["stage"])),
+        rejected=rejects.num_rows,
+        rejected_by_reason=dict(rejection_kinds),
+        pass_rate=round((scored - failed_validators) / scored, 4) if scored else 0.0,
+        seeds=len(seed_set.seeds),
+        seeds_skipped=len(seed_set.skipped),
+        skipped_seeds=[{"source": s.source, "reason": s.reason} for s in seed_set.skipped],
+        units_resumed=resumed,
+        units_run=totals.units_run,
+        lm_calls=totals.lm_calls,
+        tokens_in=totals.tokens_in,
+        tokens_out=totals.tokens_out,
+        parse_failure_rate=reasons["parse_failure"] / totals.lm_calls if totals.lm_calls else 0.0,
+        wall_seconds=round(wall, 2),
+        pairs_per_second=round(pairs / wall, 4) if wall else 0.0,
+        program_id=pid,
+        backend=config.backend,
+        max_inflight=config.inflight,
+        surplus=counts["surplus"],
+        retries=dict(totals.retries),
+        gave_up=dict(totals.gave_up),
+        diversity=_diversity(store, pairs, DIVERSITY_SAMPLE),
+        judge=_judge_figures(store, pairs, totals, config.judge_lm is not None),
+    )
+    return summary
+
+
+def _value_counts(column) -> Counter:
+    import pyarrow.compute as pc
+
+    return Counter({item["values"]: item["counts"] for item in pc.value_counts(column).to_pylist()})
+
+
+def _diversity(store: RunStore, pairs: int, sample: int) -> dict[str, float]:
+    """Dataset figures on at most `sample` evenly spaced records; mean novelty over every record."""
+    import numpy as np
+
     from agentinstruct.metrics import dataset_diversity, view_of
 
-    if not records:
+    if not pairs:
         return {}
-    views = [view_of(r["messages"]) for r in records]
-    vectors = embedder.embed([v.embedding_text for v in views])
+    step = max(1, pairs // sample)
+    picked, novelty = [], 0.0
+    for position, row in enumerate(
+        store.dataset_rows(["messages", "instruction_type", "transformation", "novelty"], pairs)
+    ):
+        novelty += row["novelty"]
+        if position % step == 0 and len(picked) < sample:
+            picked.append(row)
+    vectors = store.dataset_vectors(pairs)[::step][: len(picked)]
+    texts = [view_of(r["messages"]).embedding_text for r in picked]
     figures = dataset_diversity(
-        vectors,
-        [v.embedding_text for v in views],
-        instruction_type=[r["instruction_type"] for r in records],
-        transformation=[r["transformation"] for r in records],
+        np.ascontiguousarray(vectors),
+        texts,
+        instruction_type=[r["instruction_type"] for r in picked],
+        transformation=[r["transformation"] for r in picked],
     )
-    figures["mean_novelty"] = sum(r["novelty"] for r in records) / len(records)
+    figures["mean_novelty"] = novelty / pairs
     return {k: round(v, 4) for k, v in figures.items()}
 
 
-def _judge_figures(records: list[dict], scorer) -> dict[str, Any]:
+def _judge_figures(store: RunStore, pairs: int, totals: _Totals, judged: bool) -> dict[str, Any]:
     from agentinstruct.metrics import CRITERIA
 
-    if scorer.judge is None:
+    if not judged:
         return {}
-    judged = [r["scores"] for r in records if r["scores"]["judge_overall"] is not None]
-    figures: dict[str, Any] = {"calls": scorer.judge_calls, "parse_failures": scorer.judge_parse_failures}
+    sums: Counter = Counter()
+    rated = 0
+    for row in store.dataset_rows(["scores"], pairs):
+        scores = row["scores"]
+        if scores["judge_overall"] is None:
+            continue
+        rated += 1
+        for name in (*CRITERIA, "overall"):
+            sums[name] += scores[f"judge_{name}"]
+    figures: dict[str, Any] = {"calls": totals.judge_calls, "parse_failures": totals.judge_parse_failures}
     for name in (*CRITERIA, "overall"):
-        values = [s[f"judge_{name}"] for s in judged]
-        figures[name] = round(sum(values) / len(values), 3) if values else None
+        figures[name] = round(sums[name] / rated, 3) if rated else None
     return figures
 
 
-def _log_run_outputs(summary: GenerateSummary, records: list[dict], store: RunStore, pipeline) -> None:
+def _log_run_outputs(summary: GenerateSummary, store: RunStore, pipeline) -> None:
     import mlflow
     import pandas as pd
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.data.meta_dataset import MetaDataset
 
     from agentinstruct.optimizers import save_program
-    from agentinstruct.tracking import log_table_dataset
+    from agentinstruct.tracking import redact, store_lock
 
     metrics = {
         "pairs": summary.pairs,
         "generated": summary.generated,
         "failures": summary.failures,
         "rejected": summary.rejected,
+        "surplus": summary.surplus,
         "pass_rate": summary.pass_rate,
         "lm_calls": summary.lm_calls,
         "tokens_in": summary.tokens_in,
@@ -383,32 +565,52 @@ def _log_run_outputs(summary: GenerateSummary, records: list[dict], store: RunSt
         "pairs_per_second": summary.pairs_per_second,
         "seeds": summary.seeds,
         "seeds_skipped": summary.seeds_skipped,
+        "units_run": summary.units_run,
         "yield": summary.pairs / summary.units_run if summary.units_run else 0.0,
         **{f"failures_{reason}": count for reason, count in summary.failures_by_reason.items()},
         **{f"rejected_{reason}": count for reason, count in summary.rejected_by_reason.items()},
+        **{f"retries_{reason}": count for reason, count in summary.retries.items()},
+        **{f"gave_up_{reason}": count for reason, count in summary.gave_up.items()},
         **summary.diversity,
         **{f"judge_{k}": v for k, v in summary.judge.items() if isinstance(v, int | float)},
     }
-    mlflow.log_metrics(metrics)
-    if records:
-        log_table_dataset(records, name="generated", source=str(store.out), context="generated")
-        sample = records[:50]
-        mlflow.log_table(
-            pd.DataFrame(
-                {
-                    "instruction_type": [r["instruction_type"] for r in sample],
-                    "transformation": [r["transformation"] for r in sample],
-                    "user": [r["messages"][0]["content"] for r in sample],
-                    "assistant": [r["messages"][-1]["content"] for r in sample],
-                    "quality": [r["scores"]["quality"] for r in sample],
-                    "novelty": [r["novelty"] for r in sample],
-                }
-            ),
-            artifact_file="samples.json",
-        )
-    mlflow.log_artifact(str(store.out / "summary.json"))
-    mlflow.log_artifact(str(store.out / "failures" / "failures.parquet"), artifact_path="failures")
-    mlflow.log_artifact(str(store.out / "rejects" / "rejects.parquet"), artifact_path="rejects")
     program_file = store.progress / "program.json"
     save_program(pipeline, program_file)
-    mlflow.log_artifact(str(program_file))
+    sample = list(store.dataset_rows(["instruction_type", "transformation", "messages", "scores", "novelty"], 50))
+    with store_lock():
+        mlflow.log_metrics(metrics)
+        if summary.pairs:
+            # By reference (where it is and a digest of its Parquet file), never by loading its rows.
+            dataset = MetaDataset(
+                resolve_dataset_source(redact(str(store.out.resolve()))),
+                name="generated",
+                digest=_file_digest(store.out / "data" / "train-00000-of-00001.parquet"),
+            )
+            mlflow.log_input(dataset, context="generated")
+            mlflow.log_table(
+                pd.DataFrame(
+                    {
+                        "instruction_type": [r["instruction_type"] for r in sample],
+                        "transformation": [r["transformation"] for r in sample],
+                        "user": [r["messages"][0]["content"] for r in sample],
+                        "assistant": [r["messages"][-1]["content"] for r in sample],
+                        "quality": [r["scores"]["quality"] for r in sample],
+                        "novelty": [r["novelty"] for r in sample],
+                    }
+                ),
+                artifact_file="samples.json",
+            )
+        mlflow.log_artifact(str(store.out / "summary.json"))
+        for table in ("failures", "rejects", "surplus"):
+            mlflow.log_artifact(str(store.out / table / f"{table}.parquet"), artifact_path=table)
+        mlflow.log_artifact(str(program_file))
+
+
+def _file_digest(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]

@@ -1,23 +1,37 @@
-"""Incremental, resumable storage of a generate run's output folder.
+"""Incremental, resumable storage of a generate run's output folder, with memory that stays flat as it grows.
 
-Each finished unit of work (one seed, one draw) is appended as one JSON line to `DIR/.progress/units.jsonl` and
-flushed to disk, so an interrupted run loses at most the units in flight, and a rerun of the same command skips every
-unit already there. The final dataset is rebuilt from that log at the end of each run:
+Two things are written while a run goes, both under `DIR/.progress/`:
+
+- `units.jsonl`, the source of truth for resume: one line per *finished* unit (its pairs with their order-free scores,
+  its failures, its counts), written as the unit arrives from a worker, before it is admitted. A rerun never runs a
+  unit that is there again. A last line cut short (a full disk, a power cut) is cut off on open, so the next line
+  never glues onto it.
+- `shards/shard-NNNNNN.parquet`, the *admitted* units in admission order: one row per unit with its kept records (and
+  their embeddings, so a rerun rebuilds the novelty index without embedding again), its rejects and its failures.
+  Each shard is written beside its final name and renamed into place, so a shard is whole or absent. Units that were
+  admitted but not yet in a shard when a run died are admitted again from `units.jsonl` (admission is deterministic).
+
+At the end the outputs are assembled from the shards, one shard at a time (never all records as Python objects):
 
 - `DIR/` as `datasets.Dataset.save_to_disk` writes it (`load_from_disk(DIR)`),
 - `DIR/data/train-00000-of-00001.parquet` (`load_dataset("parquet", data_dir=DIR)`),
-- `DIR/failures/failures.parquet`, the failed attempts with stage and reason,
+- `DIR/failures/failures.parquet` and `DIR/rejects/rejects.parquet`, every failed attempt and every rejected pair,
+- `DIR/surplus/surplus.parquet`, pairs kept after `--n` was reached (a rerun with a larger `--n` uses them first),
 - `DIR/summary.json`, the run's figures.
+
+Only one process may use a folder at a time: the store holds an exclusive lock on `DIR/.progress/lock`.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
-import threading
+import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +39,26 @@ from agentinstruct.errors import UserError
 from agentinstruct.metrics.judge import CRITERIA
 from agentinstruct.records import FAILURE_COLUMNS, RECORD_COLUMNS
 
-Unit = tuple[int, int]
-"""(draw, seed index): the order units are generated and records are kept in."""
+UnitKey = tuple[int, str]
+PROGRESS_FORMAT = 2
+"""Bumped when the progress files change shape: a folder written in another format is refused, not misread."""
+SHARD_ROWS = 2000
+"""Records, rejects and failures buffered before a shard is written: small enough to keep memory flat."""
+SHARD_SECONDS = 30.0
+"""A shard is also written when this long has passed since the last one, so a crash re-admits little."""
+FSYNC_SECONDS = 1.0
+"""Finished units reach the OS at once (a killed process loses nothing); they are fsynced at most this often."""
 
 
 @dataclass
-class UnitResult:
-    """What one unit produced: kept records, records the metrics rejected (with `rejection`), failed attempts."""
+class AdmittedUnit:
+    """One unit after admission: kept records (with their embeddings), rejected records, failures."""
 
-    unit: Unit
-    records: list[dict] = field(default_factory=list)
-    failures: list[dict] = field(default_factory=list)
-    rejects: list[dict] = field(default_factory=list)
+    key: UnitKey
+    kept: list[dict]
+    kept_vectors: list[list[float]]
+    rejects: list[dict]
+    failures: list[dict]
 
 
 class RunStore:
@@ -48,122 +70,327 @@ class RunStore:
             so a finished job can be extended by rerunning it with a larger `--n`.
 
     Raises:
-        UserError: The folder holds another job's output, or a file where the folder should be.
+        UserError: The folder is in use by another run, holds another job's output, or is a file.
     """
 
     def __init__(self, out: str | Path, identity: dict[str, Any]) -> None:
         self.out = Path(out)
         self.progress = self.out / ".progress"
+        self.shards_dir = self.progress / "shards"
         if self.out.exists() and not self.out.is_dir():
             raise UserError(f"--out must be a folder, but {self.out} is a file")
-        identity_file = self.progress / "identity.json"
-        if identity_file.exists():
-            previous = json.loads(identity_file.read_text(encoding="utf-8"))
-            changed = sorted(k for k in set(previous) | set(identity) if previous.get(k) != identity.get(k))
-            if changed:
-                raise UserError(
-                    f"{self.out} holds output of a different job (changed: {', '.join(changed)}); "
-                    "use another --out folder, or rerun with the same settings to resume"
-                )
-        elif self.out.exists() and any(p.name != ".progress" for p in self.out.iterdir()):
+        if (
+            self.out.exists()
+            and any(p.name != ".progress" for p in self.out.iterdir())
+            and not self._identity_file.exists()
+        ):
             raise UserError(f"{self.out} is not empty and was not written by agentinstruct generate")
         self.progress.mkdir(parents=True, exist_ok=True)
-        identity_file.write_text(json.dumps(identity, indent=2, sort_keys=True), encoding="utf-8")
+        self._lock_handle = _lock_folder(self.progress / "lock", self.out)
+        self.identity = {**identity, "progress_format": PROGRESS_FORMAT}
         self._units_file = self.progress / "units.jsonl"
-        self._lock = threading.Lock()
-        self.completed: dict[Unit, UnitResult] = self._read_completed()
+        self.repairs: list[str] = []
+        self.finished: dict[UnitKey, int] = {}
+        """Every finished unit's key and the byte offset of its line in `units.jsonl`."""
+        self._read_finished()
+        self.shards: list[Path] = []
+        self.admitted: dict[UnitKey, tuple[int, int, int]] = {}
+        """Every admitted unit's key and its (kept, rejected, failed) counts, in admission order."""
+        self._read_shards()
+        self._check_identity()
+        self._pending: list[AdmittedUnit] = []
+        self._pending_rows = 0
+        self._last_shard = time.monotonic()
+        self._last_fsync = 0.0
+        self._units_handle = None
 
-    def _read_completed(self) -> dict[Unit, UnitResult]:
-        completed: dict[Unit, UnitResult] = {}
+    @property
+    def _identity_file(self) -> Path:
+        return self.progress / "identity.json"
+
+    def _check_identity(self) -> None:
+        """Refuse another job's folder; a folder whose runs finished no unit holds nothing, and is anyone's."""
+        if not self._identity_file.exists():
+            return
+        previous = json.loads(self._identity_file.read_text(encoding="utf-8"))
+        changed = sorted(k for k in set(previous) | set(self.identity) if previous.get(k) != self.identity.get(k))
+        if changed and (self.finished or self.admitted):
+            raise UserError(
+                f"{self.out} holds output of a different job (changed: {', '.join(changed)}); "
+                "use another --out folder, or rerun with the same settings to resume"
+            )
+
+    def _read_finished(self) -> None:
         if not self._units_file.exists():
-            return completed
-        with self._units_file.open(encoding="utf-8") as lines:
-            for line in lines:
+            return
+        with self._units_file.open("rb+") as handle:
+            offset = 0
+            end = handle.seek(0, os.SEEK_END)
+            handle.seek(0)
+            for line in handle:
+                if not line.endswith(b"\n"):
+                    # Cut short by a full disk or a crash: cut it off, so the next unit's line starts clean.
+                    handle.truncate(offset)
+                    self.repairs.append(f"removed an incomplete last line of {self._units_file} (that unit is redone)")
+                    break
                 try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a line cut short by a crash: that unit is simply redone
-                unit = (entry["unit"][0], entry["unit"][1])
-                completed[unit] = UnitResult(unit, entry["records"], entry["failures"], entry.get("rejects", []))
-        return completed
+                    unit = json.loads(line)["unit"]
+                    key = (int(unit[0]), str(unit[1]))
+                except (ValueError, KeyError, IndexError, TypeError):
+                    self.repairs.append(f"skipped an unreadable line at byte {offset} of {self._units_file}")
+                else:
+                    self.finished.setdefault(key, offset)
+                offset += len(line)
+            assert offset <= end
 
-    def append(self, result: UnitResult) -> None:
-        """Make a unit durable: one line, flushed and fsynced before returning."""
-        line = json.dumps(
-            {
-                "unit": list(result.unit),
-                "records": result.records,
-                "failures": result.failures,
-                "rejects": result.rejects,
-            },
-            ensure_ascii=False,
+    def _read_shards(self) -> None:
+        import pyarrow.parquet as pq
+
+        if not self.shards_dir.exists():
+            return
+        for stale in self.shards_dir.glob("*.tmp"):
+            stale.unlink()
+        for path in sorted(self.shards_dir.glob("shard-*.parquet")):
+            table = pq.read_table(path, columns=["draw", "seed_id", "kept_count", "reject_count", "failure_count"])
+            for row in table.to_pylist():
+                self.admitted[(row["draw"], row["seed_id"])] = (
+                    row["kept_count"],
+                    row["reject_count"],
+                    row["failure_count"],
+                )
+            self.shards.append(path)
+
+    # ---- finished units (the progress log) ----
+
+    def append_finished(self, outcome: dict[str, Any]) -> None:
+        """Make a finished unit durable (the OS has it when this returns; fsynced at most every second)."""
+        line = json.dumps(outcome, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+        if self._units_handle is None:
+            # The identity is written with the first finished unit: a run that finished nothing leaves no claim.
+            self._identity_file.write_text(json.dumps(self.identity, indent=2, sort_keys=True), encoding="utf-8")
+            self._units_handle = self._units_file.open("ab")
+        offset = self._units_handle.tell()
+        self._units_handle.write(line)
+        self._units_handle.flush()
+        now = time.monotonic()
+        if now - self._last_fsync >= FSYNC_SECONDS:
+            os.fsync(self._units_handle.fileno())
+            self._last_fsync = now
+        key = (int(outcome["unit"][0]), str(outcome["unit"][1]))
+        self.finished.setdefault(key, offset)
+
+    def read_finished(self, key: UnitKey) -> dict[str, Any]:
+        """A finished unit's line, read back (for units finished by an earlier run and not yet admitted)."""
+        if self._units_handle is not None:
+            self._units_handle.flush()
+        with self._units_file.open("rb") as handle:
+            handle.seek(self.finished[key])
+            return json.loads(handle.readline())
+
+    # ---- admitted units (the shards) ----
+
+    def kept_count(self) -> int:
+        return sum(kept for kept, _, _ in self.admitted.values())
+
+    def kept_vectors(self) -> Iterator[tuple[list[str], Any]]:
+        """(record ids, embeddings) of the kept records, shard by shard, in admission order."""
+        import numpy as np
+        import pyarrow.parquet as pq
+
+        for path in self.shards:
+            table = pq.read_table(path, columns=["kept", "kept_vectors"])
+            ids = [record["record_id"] for unit in table["kept"].to_pylist() for record in unit]
+            vectors = [vector for unit in table["kept_vectors"].to_pylist() for vector in unit]
+            if ids:
+                yield ids, np.asarray(vectors, dtype=np.float32)
+
+    def add_admitted(self, unit: AdmittedUnit) -> None:
+        """Queue an admitted unit for the next shard; write the shard when it is full or due."""
+        self._pending.append(unit)
+        self.admitted[unit.key] = (len(unit.kept), len(unit.rejects), len(unit.failures))
+        self._pending_rows += max(1, len(unit.kept) + len(unit.rejects) + len(unit.failures))
+        if self._pending_rows >= SHARD_ROWS or time.monotonic() - self._last_shard >= SHARD_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the queued admitted units as one shard (atomically) and fsync the progress log."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._units_handle is not None:
+            self._units_handle.flush()
+            os.fsync(self._units_handle.fileno())
+        self._last_shard = time.monotonic()
+        if not self._pending:
+            return
+        units, self._pending, self._pending_rows = self._pending, [], 0
+        table = pa.Table.from_pylist(
+            [
+                {
+                    "draw": u.key[0],
+                    "seed_id": u.key[1],
+                    "kept_count": len(u.kept),
+                    "reject_count": len(u.rejects),
+                    "failure_count": len(u.failures),
+                    "kept": u.kept,
+                    "kept_vectors": u.kept_vectors,
+                    "rejects": [_reject_row(r) for r in u.rejects],
+                    "failures": u.failures,
+                }
+                for u in units
+            ],
+            schema=shard_schema(),
         )
-        with self._lock:
-            with self._units_file.open("a", encoding="utf-8") as handle:
-                handle.write(line + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            self.completed[result.unit] = result
+        self.shards_dir.mkdir(parents=True, exist_ok=True)
+        number = int(self.shards[-1].stem.split("-")[1]) + 1 if self.shards else 0
+        final = self.shards_dir / f"shard-{number:06d}.parquet"
+        temporary = final.with_suffix(".tmp")
+        pq.write_table(table, temporary)
+        with temporary.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, final)
+        self.shards.append(final)
 
-    def record_count(self) -> int:
-        with self._lock:
-            return sum(len(result.records) for result in self.completed.values())
+    def close(self) -> None:
+        """Write what is queued and release the folder."""
+        try:
+            self.flush()
+        finally:
+            if self._units_handle is not None:
+                self._units_handle.close()
+                self._units_handle = None
+            if self._lock_handle is not None:
+                self._lock_handle.close()
+                self._lock_handle = None
 
-    def records(self, limit: int) -> list[dict]:
-        """The first `limit` records in unit order (deterministic whatever order the threads finished in)."""
-        ordered = [r for unit in sorted(self.completed) for r in self.completed[unit].records]
-        return ordered[:limit]
+    # ---- the final outputs ----
 
-    def failures(self) -> list[dict]:
-        return [f for unit in sorted(self.completed) for f in self.completed[unit].failures]
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        staging = self.progress / "summary.json.tmp"
+        staging.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+        os.replace(staging, self.out / "summary.json")
 
-    def rejects(self) -> list[dict]:
-        return [r for unit in sorted(self.completed) for r in self.completed[unit].rejects]
-
-    def write_dataset(
-        self, records: list[dict], failures: list[dict], rejects: list[dict], summary: dict[str, Any]
-    ) -> None:
-        """Write the final dataset, the failures and rejects tables and the summary (replacing an earlier run's)."""
+    def write_outputs(self, n: int) -> dict[str, int]:
+        """Assemble the dataset (the first `n` kept records), surplus, rejects and failures from the shards, one
+        shard at a time, and move them over the previous outputs. Returns the row count of each table."""
         import datasets
-        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
-        features = _record_features()
-        dataset = (
-            datasets.Dataset.from_list(records, features=features)
-            if records
-            else datasets.Dataset.from_dict({name: [] for name in RECORD_COLUMNS}, features=features)
-        )
-        # Everything is written beside the output, then moved over it: a reader holding the previous dataset
-        # memory-mapped keeps a valid file, and a crash mid-write leaves the previous dataset whole.
+        self.flush()
         staging = self.progress / "staging"
         shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
+        for folder in ("data", "failures", "rejects", "surplus", "arrow", "hf"):
+            (staging / folder).mkdir(parents=True)
+        record_schema = _record_features().arrow_schema
+        reject_schema = pa.schema(shard_schema().field("rejects").type.value_type)
+        failure_schema = pa.schema(shard_schema().field("failures").type.value_type)
+        writers = {
+            "data": pq.ParquetWriter(staging / "data" / "train-00000-of-00001.parquet", record_schema),
+            "surplus": pq.ParquetWriter(staging / "surplus" / "surplus.parquet", record_schema),
+            "rejects": pq.ParquetWriter(staging / "rejects" / "rejects.parquet", reject_schema),
+            "failures": pq.ParquetWriter(staging / "failures" / "failures.parquet", failure_schema),
+        }
+        arrow_path = staging / "arrow" / "data.arrow"
+        counts = dict.fromkeys(writers, 0)
+        with pa.OSFile(str(arrow_path), "wb") as sink, pa.ipc.new_stream(sink, record_schema) as arrow:
+            for path in self.shards:
+                shard = pq.read_table(path, columns=["kept", "rejects", "failures"])
+                kept = _flat(shard["kept"], record_schema)
+                room = max(0, n - counts["data"])
+                parts = {"data": kept.slice(0, room), "surplus": kept.slice(room)}
+                parts["rejects"] = _flat(shard["rejects"], reject_schema)
+                parts["failures"] = _flat(shard["failures"], failure_schema)
+                for name, part in parts.items():
+                    if part.num_rows:
+                        writers[name].write_table(part)
+                        counts[name] += part.num_rows
+                if parts["data"].num_rows:
+                    arrow.write_table(parts["data"])
+        for writer in writers.values():
+            writer.close()
         with _quiet_datasets():
-            dataset.save_to_disk(str(staging))
-            (staging / "data").mkdir()
-            dataset.to_parquet(str(staging / "data" / "train-00000-of-00001.parquet"))
-        (staging / "failures").mkdir()
-        pd.DataFrame(failures, columns=list(FAILURE_COLUMNS)).to_parquet(
-            staging / "failures" / "failures.parquet", index=False
-        )
-        (staging / "rejects").mkdir()
-        reject_rows = [
-            {
-                **{k: v for k, v in r.items() if k != "messages"},
-                "messages": json.dumps(r["messages"], ensure_ascii=False),
-            }
-            for r in rejects
+            # Memory-mapped: save_to_disk copies Arrow batches, never Python rows.
+            datasets.Dataset.from_file(str(arrow_path)).save_to_disk(str(staging / "hf"))
+        for stale in self.out.glob("data-*.arrow"):
+            stale.unlink()
+        moves = [(staging / "hf" / p.name, self.out / p.name) for p in (staging / "hf").iterdir()]
+        moves += [
+            (staging / f / p.name, self.out / f / p.name)
+            for f in ("data", "failures", "rejects", "surplus")
+            for p in (staging / f).iterdir()
         ]
-        pd.DataFrame(reject_rows, columns=[*RECORD_COLUMNS, "rejection"]).to_parquet(
-            staging / "rejects" / "rejects.parquet", index=False
-        )
-        (staging / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
-        for path in sorted(staging.rglob("*")):
-            if path.is_file():
-                target = self.out / path.relative_to(staging)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(path, target)
+        # Each file is written beside the output, then moved over it: a crash mid-write leaves the previous one whole.
+        for source, target in moves:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
         shutil.rmtree(staging)
+        return counts
+
+    def dataset_rows(self, columns: list[str], limit: int) -> Iterator[dict]:
+        """The first `limit` kept records (only `columns`), shard by shard."""
+        import pyarrow.parquet as pq
+
+        seen = 0
+        for path in self.shards:
+            if seen >= limit:
+                return
+            for unit in pq.read_table(path, columns=["kept"])["kept"].to_pylist():
+                for record in unit:
+                    if seen >= limit:
+                        return
+                    seen += 1
+                    yield {c: record[c] for c in columns}
+
+    def dataset_vectors(self, limit: int) -> Any:
+        """Embeddings of the first `limit` kept records (float32 rows)."""
+        import numpy as np
+
+        chunks, seen = [], 0
+        for _, vectors in self.kept_vectors():
+            chunks.append(vectors[: max(0, limit - seen)])
+            seen += len(chunks[-1])
+            if seen >= limit:
+                break
+        return np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
+
+
+def _flat(column, schema):
+    """The rows of a list-of-struct column as one table of `schema` (Arrow only)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pc.list_flatten(column)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if len(values) == 0:
+        return schema.empty_table()
+    return pa.Table.from_batches([pa.RecordBatch.from_struct_array(values)]).cast(schema)
+
+
+def _reject_row(record: dict) -> dict:
+    """A rejected record as the rejects table stores it: `messages` as JSON text (a reader need not parse turns)."""
+    return {**record, "messages": json.dumps(record["messages"], ensure_ascii=False)}
+
+
+def _lock_folder(path: Path, out: Path):
+    """Hold an exclusive lock on the folder for this process's life; a second run on it is refused."""
+    handle = path.open("a+")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise UserError(
+            f"{out} is being written by another agentinstruct generate ({holder}); wait for it to finish, "
+            "or use another --out folder"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    return handle
 
 
 @contextmanager
@@ -209,4 +436,33 @@ def _record_features():
             },
             "novelty": datasets.Value("float64"),
         }
+    )
+
+
+def shard_schema():
+    """One row per admitted unit: its key, counts, kept records (+ embeddings), rejects and failures."""
+    import pyarrow as pa
+
+    record = _record_features().arrow_schema
+    reject = pa.struct(
+        [
+            pa.field(f.name, pa.string()) if f.name == "messages" else pa.field(f.name, f.type)
+            for f in record
+            if f.name in RECORD_COLUMNS
+        ]
+        + [pa.field("rejection", pa.string())]
+    )
+    failure = pa.struct([pa.field(c, pa.int64() if c == "draw" else pa.string()) for c in FAILURE_COLUMNS])
+    return pa.schema(
+        [
+            pa.field("draw", pa.int64()),
+            pa.field("seed_id", pa.string()),
+            pa.field("kept_count", pa.int64()),
+            pa.field("reject_count", pa.int64()),
+            pa.field("failure_count", pa.int64()),
+            pa.field("kept", pa.list_(pa.struct(list(record)))),
+            pa.field("kept_vectors", pa.list_(pa.list_(pa.float32()))),
+            pa.field("rejects", pa.list_(reject)),
+            pa.field("failures", pa.list_(failure)),
+        ]
     )

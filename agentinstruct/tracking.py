@@ -1,14 +1,22 @@
-"""MLflow tracking: one run per `generate` / `compile` / `score`, tagged with its kind, with DSPy traces.
+"""MLflow tracking: one run per `generate` / `compile` / `score`, tagged with its kind, with traces.
 
 The store defaults to `sqlite:///mlflow.db` in the working folder (MLflow 3's default); `MLFLOW_TRACKING_URI`
 overrides it. Nothing secret is logged: keys never reach the LM objects, and URLs lose any credentials they carry.
+
+Several processes may share one sqlite store (two runs in one folder): its creation and our writes to it take an
+exclusive lock on `<store>.lock`, so neither a new store's schema migration nor a write races another process.
+Traces are exported synchronously (`MLFLOW_ENABLE_ASYNC_TRACE_LOGGING=false`): MLflow's asynchronous queue discards
+traces when it is full, and nothing here may be dropped silently.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import queue
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +30,44 @@ _SECRET_QUERY = re.compile(r"(?i)([?&](?:api[_-]?key|key|token|access_token|sig)
 
 def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+
+
+_LOCAL = threading.local()
+
+
+@contextmanager
+def store_lock() -> Iterator[None]:
+    """Hold the sqlite store's inter-process lock (reentrant within a thread; a no-op for other stores)."""
+    uri = tracking_uri()
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    if getattr(_LOCAL, "depth", 0):
+        _LOCAL.depth += 1
+        try:
+            yield
+        finally:
+            _LOCAL.depth -= 1
+        return
+    path = Path(uri.removeprefix("sqlite:///") + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        _LOCAL.depth = 1
+        try:
+            yield
+        finally:
+            _LOCAL.depth = 0
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def synchronous_traces() -> None:
+    """Export traces in the thread that ends them, so a full queue can never discard one (see the module doc)."""
+    import mlflow
+
+    if os.environ.get("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING") != "false":
+        os.environ["MLFLOW_ENABLE_ASYNC_TRACE_LOGGING"] = "false"
+        mlflow.tracing.reset()
 
 
 def redact(value: Any) -> Any:
@@ -52,15 +98,24 @@ def tracked_run(
 
     # MLflow's first use of a new sqlite store logs each schema migration at INFO: noise for a CLI user.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    synchronous_traces()
     mlflow.set_tracking_uri(tracking_uri())
-    mlflow.set_experiment(EXPERIMENT)
-    mlflow.dspy.autolog(log_traces=True, silent=True, **(autolog or {}))
-    with mlflow.start_run(run_name=run_name, tags={KIND_TAG: kind, **(tags or {})}) as run:
+    with store_lock():
+        mlflow.set_experiment(EXPERIMENT)
+        mlflow.dspy.autolog(silent=True, **{"log_traces": True, **(autolog or {})})
+        run = mlflow.start_run(run_name=run_name, tags={KIND_TAG: kind, **(tags or {})})
         mlflow.log_params({key: _param_value(value) for key, value in redact(dict(params)).items()})
-        try:
-            yield run
-        finally:
+    status = "FAILED"
+    try:
+        yield run
+        status = "FINISHED"
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        with store_lock():
             mlflow.flush_trace_async_logging()
+            mlflow.end_run(status)
 
 
 def _param_value(value: Any) -> str:
@@ -80,3 +135,104 @@ def log_table_dataset(records: list[dict], *, name: str, source: str, context: s
 
 def _flat(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value
+
+
+def mark_killed(run_id: str) -> bool:
+    """End a run that a killed process left RUNNING; True when it was still running."""
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri())
+    with store_lock():
+        try:
+            run = client.get_run(run_id)
+        except Exception:  # deleted, or in another store: nothing to end
+            return False
+        if run.info.status != "RUNNING":
+            return False
+        client.set_terminated(run_id, "KILLED")
+        client.set_tag(run_id, "agentinstruct.ended_by", "a later run of the same --out found it killed")
+    return True
+
+
+class TraceWriter:
+    """Logs one MLflow trace per unit from a background thread: a span for the unit, an event per LM call.
+
+    A bounded queue: when the store falls behind, `submit` waits instead of dropping a trace. `close` returns how
+    many traces were logged and why any failed (each failure is also counted, never lost silently).
+    """
+
+    def __init__(self, run_id: str, experiment_id: str, capacity: int = 512) -> None:
+        import mlflow
+
+        self.run_id = run_id
+        self.experiment_id = experiment_id
+        self.client = mlflow.MlflowClient(tracking_uri())
+        self.logged = 0
+        self.failed: list[str] = []
+        self._queue: queue.Queue = queue.Queue(maxsize=capacity)
+        self._thread = threading.Thread(target=self._work, name="agentinstruct-traces", daemon=True)
+        self._thread.start()
+
+    def submit(self, unit: list, outcome: dict[str, Any], admitted: dict[str, Any]) -> None:
+        self._queue.put((unit, outcome, admitted))
+
+    def close(self) -> tuple[int, list[str]]:
+        self._queue.put(None)
+        self._thread.join()
+        return self.logged, self.failed
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            unit, outcome, admitted = item
+            try:
+                with store_lock():
+                    self._log(unit, outcome, admitted)
+                self.logged += 1
+            except Exception as exc:  # counted and reported in the summary; a trace store error never stops a run
+                self.failed.append(f"unit {unit}: {type(exc).__name__}: {str(exc)[:200]}")
+
+    def _log(self, unit: list, outcome: dict[str, Any], admitted: dict[str, Any]) -> None:
+        from mlflow.entities import SpanEvent
+
+        trace = outcome["trace"]
+        root = self.client.start_trace(
+            name="unit",
+            span_type="CHAIN",
+            inputs={"draw": unit[0], "seed_id": unit[1], "seed_source": trace["seed_source"], "plan": trace["plan"]},
+            attributes={
+                "lm_calls": outcome["calls"],
+                "tokens_in": outcome["tokens_in"],
+                "tokens_out": outcome["tokens_out"],
+                "retries": json.dumps(outcome["client"]["retries"]),
+                "gave_up": json.dumps(outcome["client"]["gave_up"]),
+            },
+            tags={"agentinstruct.unit": f"{unit[0]}:{unit[1]}"},
+            experiment_id=self.experiment_id,
+            start_time_ns=trace["start_ns"],
+            run_id=self.run_id,
+        )
+        for call in trace["lm_calls"]:
+            attributes = {
+                "model": call["model"],
+                "input": call["input"],
+                "seconds": (call["end_ns"] - call["start_ns"]) / 1e9,
+            }
+            attributes.update({k: call[k] for k in ("output", "error") if k in call})
+            root.add_event(SpanEvent("lm_call", timestamp=call["start_ns"], attributes=attributes))
+        self.client.end_trace(root.trace_id, outputs=admitted, end_time_ns=trace["end_ns"])
+
+
+def count_traces(run_id: str, experiment_id: str) -> int:
+    """Traces in the store for `run_id` (read back, so the summary reports what MLflow really holds)."""
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri())
+    total, token = 0, None
+    while True:
+        page = client.search_traces(
+            locations=[experiment_id], run_id=run_id, include_spans=False, max_results=500, page_token=token
+        )
+        total += len(page)
+        token = page.token
+        if not token:
+            return total

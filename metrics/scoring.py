@@ -128,7 +128,10 @@ class Scorer:
         """
         if self.embedder is None or not views:
             return
-        vectors = self.embedder.embed([view.embedding_text for view in views])
+        self.admit_embedded(self.embedder.embed([view.embedding_text for view in views]), scores, ids)
+
+    def admit_embedded(self, vectors, scores: Sequence[RecordScore], ids: Sequence[Any]) -> None:
+        """`admit` with the records' embeddings already computed (by a worker, off the admitting thread)."""
         with self._lock:
             for vector, score, record_id in zip(vectors, scores, ids, strict=True):
                 similarity, nearest = self._index_for(vector).nearest(vector[None, :])
@@ -144,7 +147,12 @@ class Scorer:
         """Index records kept by an earlier run (a resumed job) without scoring them again."""
         if self.embedder is None or not views:
             return
-        vectors = self.embedder.embed([view.embedding_text for view in views])
+        self.remember_embedded(self.embedder.embed([view.embedding_text for view in views]), ids)
+
+    def remember_embedded(self, vectors, ids: Sequence[Any]) -> None:
+        """`remember` with the records' embeddings already computed (read back from the run's shards)."""
+        if not len(vectors):
+            return
         with self._lock:
             self._index_for(vectors[0]).add(vectors, list(ids))
 

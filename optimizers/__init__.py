@@ -11,7 +11,15 @@ from agentinstruct.optimizers.compile import (
     evaluate,
     split_seeds,
 )
-from agentinstruct.optimizers.programs import load_program, program_id, program_metadata, program_state, save_program
+from agentinstruct.optimizers.programs import (
+    load_program,
+    load_program_state,
+    program_id,
+    program_metadata,
+    program_state,
+    read_program_state,
+    save_program,
+)
 
 __all__ = [
     "OPTIMIZERS",
@@ -25,9 +33,11 @@ __all__ = [
     "compile_program",
     "evaluate",
     "load_program",
+    "load_program_state",
     "program_id",
     "program_metadata",
     "program_state",
+    "read_program_state",
     "save_program",
     "split_seeds",
 ]

@@ -4,10 +4,12 @@ seeds the optimizer never saw."""
 from __future__ import annotations
 
 import math
+import os
 import random
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import dspy
@@ -55,6 +57,16 @@ class CompileConfig:
             raise UserError(f"--budget must be at least 1 LM call, got {self.budget}")
         if self.max_demos < 1:
             raise UserError(f"--max-demos must be at least 1, got {self.max_demos}")
+        # Checked before any LM call: finding out at the end that the program cannot be saved loses the whole run.
+        out = Path(self.out)
+        if out.is_dir():
+            raise UserError(f"--out {out} is a directory; name the program file to write, e.g. {out / 'program.json'}")
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create the folder of --out {out}: {exc.strerror}") from exc
+        if not os.access(out.parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+            raise UserError(f"--out {out} is not writable")
 
 
 @dataclass

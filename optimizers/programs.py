@@ -60,6 +60,15 @@ def load_program(program: AgentInstructPipeline, path: str | Path) -> AgentInstr
     Raises:
         UserError: The file is missing, not JSON, saved for another skill, or missing predictors.
     """
+    return load_program_state(program, read_program_state(path), str(path))
+
+
+def read_program_state(path: str | Path) -> dict:
+    """The saved state in a program file, as plain JSON data (what a worker process receives).
+
+    Raises:
+        UserError: The file is missing, not JSON, or holds no program state.
+    """
     path = Path(path)
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
@@ -69,6 +78,16 @@ def load_program(program: AgentInstructPipeline, path: str | Path) -> AgentInstr
         raise UserError(f"cannot read program file {path}: {exc}") from exc
     if not isinstance(state, dict):
         raise UserError(f"program file {path} does not hold a program state")
+    return state
+
+
+def load_program_state(program: AgentInstructPipeline, state: dict, source: str = "state") -> AgentInstructPipeline:
+    """Load a state read by `read_program_state` into `program` (built for the same skill).
+
+    Raises:
+        UserError: The state was saved for another skill, misses predictors, or is corrupt.
+    """
+    path = source
     saved_for = state.get(SKILL_KEY)
     if saved_for != program.skill_name:
         raise UserError(f"program file {path} was saved for skill '{saved_for}', not '{program.skill_name}'")

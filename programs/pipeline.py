@@ -13,6 +13,7 @@ from typing import Any
 
 import dspy
 
+from agentinstruct.fanout import fan_out
 from agentinstruct.programs.instruction import InstructionGeneration
 from agentinstruct.programs.refinement import Refinement
 from agentinstruct.programs.response import Response
@@ -118,57 +119,92 @@ class AgentInstructPipeline(dspy.Module):
         except _StageFailed as failed:
             return dspy.Prediction(pairs=pairs, failures=[failed.failure], plan=plan)
 
-        for instruction_type in plan.instruction_types:
+        # Independent calls run together (bounded by the process's in-flight limit): every instruction agent of the
+        # seed, then every instruction's refinement chain, then every answer. Results keep the plan's order.
+        generated = fan_out(
+            [
+                lambda t=instruction_type: self._instructions(passage, t, plan.transformation, config)
+                for instruction_type in plan.instruction_types
+            ]
+        )
+        drafts = []
+        for instruction_type, outcome in generated:
+            if isinstance(outcome, StageFailure):
+                failures.append(outcome)
+            else:
+                drafts += [(instruction_type, instruction) for instruction in outcome]
+        refined = fan_out([lambda d=draft: self._refine(passage, *d, plan, config) for draft in drafts])
+        to_answer = []
+        for (instruction_type, _), (final_passage, final_instruction, goals, undone) in zip(
+            drafts, refined, strict=True
+        ):
+            failures += undone
             context = {"transformation": plan.transformation, "instruction_type": instruction_type}
-            try:
-                instructions = _run_stage(
-                    "instruction_generation",
-                    lambda t=instruction_type: (
-                        self.instruction_generation(passage=passage, instruction_type=t, config=config).instructions
-                    ),
-                    context,
-                )
-            except _StageFailed as failed:
-                failures.append(failed.failure)
+            if any(p == final_passage and i == final_instruction for _, p, i, _ in to_answer):
+                detail = "the same passage and instruction as an earlier pair of this seed"
+                failures.append(StageFailure("response", "duplicate", detail, **context))
                 continue
-            for instruction in instructions:
-                final_passage, final_instruction, goals = passage, instruction, []
-                for goal in plan.refinement_goals:
-                    try:
-                        refined = _run_stage(
-                            "refinement",
-                            lambda g=goal, p=final_passage, i=final_instruction: self.refinement(
-                                passage=p, instruction=i, goal=g, config=config
-                            ),
-                            context,
-                            required=("passage", "instruction"),
-                            reject=lambda edit, p=final_passage: _broken_refinement(edit, p),
-                        )
-                    except _StageFailed as failed:
-                        # The instruction as it was is still a valid pair: the failed round is reported and undone.
-                        failures.append(failed.failure)
-                        continue
-                    final_passage, final_instruction = refined.passage, refined.instruction
-                    goals.append(goal)
-                if any(p.instruction == final_instruction and p.passage == final_passage for p in pairs):
-                    detail = "the same passage and instruction as an earlier pair of this seed"
-                    failures.append(StageFailure("response", "duplicate", detail, **context))
-                    continue
-                try:
-                    answer = _run_stage(
-                        "response",
-                        lambda p=final_passage, i=final_instruction: (
-                            self.response(passage=p, instruction=i, config=config).answer
-                        ),
-                        context,
-                    )
-                except _StageFailed as failed:
-                    failures.append(failed.failure)
-                    continue
-                pairs.append(
-                    Pair(final_passage, final_instruction, answer, instruction_type, plan.transformation, goals)
+            to_answer.append((instruction_type, final_passage, final_instruction, goals))
+        answers = fan_out(
+            [
+                lambda p=final_passage, i=final_instruction, t=instruction_type: _run_or_fail(
+                    "response",
+                    lambda: self.response(passage=p, instruction=i, config=config).answer,
+                    {"transformation": plan.transformation, "instruction_type": t},
                 )
+                for instruction_type, final_passage, final_instruction, _ in to_answer
+            ]
+        )
+        for (instruction_type, final_passage, final_instruction, goals), answer in zip(to_answer, answers, strict=True):
+            if isinstance(answer, StageFailure):
+                failures.append(answer)
+                continue
+            pairs.append(Pair(final_passage, final_instruction, answer, instruction_type, plan.transformation, goals))
         return dspy.Prediction(pairs=pairs, failures=failures, plan=plan)
+
+    def _instructions(self, passage: str, instruction_type: str, transformation: str, config: dict):
+        """One instruction agent's instructions, or its `StageFailure`."""
+        context = {"transformation": transformation, "instruction_type": instruction_type}
+        outcome = _run_or_fail(
+            "instruction_generation",
+            lambda: (
+                self.instruction_generation(
+                    passage=passage, instruction_type=instruction_type, config=config
+                ).instructions
+            ),
+            context,
+        )
+        return instruction_type, outcome
+
+    def _refine(self, passage: str, instruction_type: str, instruction: str, plan: Plan, config: dict):
+        """One instruction's Suggester/Editor rounds: (passage, instruction, goals applied, failed rounds)."""
+        context = {"transformation": plan.transformation, "instruction_type": instruction_type}
+        final_passage, final_instruction, goals, undone = passage, instruction, [], []
+        for goal in plan.refinement_goals:
+            refined = _run_or_fail(
+                "refinement",
+                lambda g=goal, p=final_passage, i=final_instruction: self.refinement(
+                    passage=p, instruction=i, goal=g, config=config
+                ),
+                context,
+                required=("passage", "instruction"),
+                reject=lambda edit, p=final_passage: _broken_refinement(edit, p),
+            )
+            if isinstance(refined, StageFailure):
+                # The instruction as it was is still a valid pair: the failed round is reported and undone.
+                undone.append(refined)
+                continue
+            final_passage, final_instruction = refined.passage, refined.instruction
+            goals.append(goal)
+        return final_passage, final_instruction, goals, undone
+
+
+def _run_or_fail(stage: str, call, context: dict[str, str], **checks):
+    """`_run_stage`'s result, or its `StageFailure` as a value (for calls that run side by side)."""
+    try:
+        return _run_stage(stage, call, context, **checks)
+    except _StageFailed as failed:
+        return failed.failure
 
 
 def _run_stage(

@@ -16,8 +16,8 @@ UNIVERSAL_ANSWER = {
     "questions": "1. How many apple trees did Brook plant in 2020?\n2. Why did the harvest double by 2023?\nok",
     "suggestions": "- Ask about something the passage leaves out.",
     "revised_question": "How many apple trees did Brook plant, and what doubled the harvest?",
-    "revised_passage": "In 2020 the village of Brook planted 120 apple trees by the river. The harvest doubled by 2023 because "
-    "bees from two new hives pollinated the orchard.",
+    "revised_passage": "In 2020 the village of Brook planted 120 apple trees by the river. The harvest doubled by 2023 "
+    "because bees from two new hives pollinated the orchard.",
     "answer": "Brook planted 120 apple trees; the harvest doubled because bees pollinated the orchard.",
 }
 

@@ -54,7 +54,8 @@ def test_a_build_that_crashes_is_reported_before_a_resumed_run_touches_its_progr
     crash = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGILL)"]
     monkeypatch.setattr("agentinstruct.health.probe_command", lambda *args: crash)
     capsys.readouterr()
-    assert main(["generate", "--seeds", "bundled", "--n", "2", "--out", str(out), "--quiet"]) == 2
+    # More than the first run kept, surplus units included: this run has pairs to generate, so it needs the model.
+    assert main(["generate", "--seeds", "bundled", "--n", "50", "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("agentinstruct: error: the embedded model crashed with an illegal instruction")
     assert "Traceback" not in "\n".join(err)

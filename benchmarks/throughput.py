@@ -1,0 +1,350 @@
+"""Throughput and memory of `agentinstruct generate` against an OpenAI-compatible stub with a fixed latency.
+
+    python benchmarks/throughput.py [--latency 0.2] [--limits 8 32 64] [--n 600] [--repeats 3]
+        [--clone PATH/TO/open-agentinstruct-generate] [--ray]
+    python benchmarks/throughput.py --rows 1000 10000 100000
+
+The stub (`tests/stub_server.py`) runs in its own process. Every measured command is a fresh process with a fresh
+DSPy cache (so every call reaches the stub) and a fresh MLflow sqlite store, with tracing and scoring on, on the same
+64 generated seed documents. Runs of different configurations alternate within each repeat (side by side, under the
+same machine load), and medians over the repeats are printed.
+
+Figures, per configuration:
+- calls/s: calls the stub answered between the first and the last call of the run, over that time (start-up and
+  writing the outputs are outside it);
+- ideal: in-flight limit / latency, and the ratio of calls/s to it;
+- CPU ms/call: CPU time of the client's whole process tree (the driver, and Ray's processes for `--backend ray`)
+  over the same window, per call;
+- peak in flight: most calls the stub was answering at once;
+- peak RSS: the largest resident memory of the client process tree.
+
+`--clone` adds open-agentinstruct 0.1.0 (installed in its own environment; pass its `open-agentinstruct-generate`)
+at the largest limit, on the same stub and the same documents. `--rows` instead generates 1k / 10k / ... records
+against a near-zero-latency stub and prints the peak RSS of each run's `generate` process (sampled every 0.1 s;
+flat memory means about the same at every size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORDS = [
+    *("river", "glacier", "desert", "harbor", "bridge", "orchard", "village", "council", "engineer", "farmer"),
+    *("tower", "market", "winter", "summer", "forest", "canal", "railway", "station", "library", "museum"),
+    *("festival", "bakery", "factory", "island", "mountain", "valley", "meadow", "lantern", "compass", "ferry"),
+    *("quarry", "vineyard", "lighthouse", "mill", "school", "hospital", "stadium", "theatre", "garden", "tunnel"),
+]
+
+
+@dataclass
+class Measured:
+    calls: int
+    seconds: float
+    cpu_seconds: float
+    peak_inflight: int
+    peak_rss_mb: float
+    wall: float
+    returncode: int
+    own_peak_rss_mb: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.calls / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms_per_call(self) -> float:
+        return 1000 * self.cpu_seconds / self.calls if self.calls else 0.0
+
+
+def write_seeds(folder: Path, count: int, seed: int = 0) -> list[str]:
+    """`count` documents of eight sentences each, with names and years that differ, as .txt files."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    docs = []
+    for i in range(count):
+        sentences = [
+            f"In {1900 + rng.randrange(120)} the {rng.choice(WORDS)} of {rng.choice(WORDS).title()}{i} "
+            + " ".join(rng.choice(WORDS) for _ in range(10))
+            + "."
+            for _ in range(8)
+        ]
+        docs.append(" ".join(sentences))
+        (folder / f"doc{i:05d}.txt").write_text(docs[-1])
+    return docs
+
+
+class Stub:
+    """The stub server in its own process."""
+
+    def __init__(self, latency: float) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "tests" / "stub_server.py"), "--latency", str(latency)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.url = self.process.stdout.readline().strip()
+        self.root = self.url.removesuffix("/v1")
+
+    def stats(self, reset: bool = False) -> dict:
+        with urllib.request.urlopen(f"{self.root}/stats{'?reset=1' if reset else ''}", timeout=10) as answer:
+            return json.loads(answer.read())
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+
+def measure(command: list[str], env: dict, cwd: Path, stub: Stub, timeout: float = 1800) -> Measured:
+    """Run `command`, sampling the stub's served count and the process tree's CPU and memory every 0.1 s."""
+    import psutil
+
+    stub.stats(reset=True)
+    started, epoch_started = time.perf_counter(), time.time()
+    # Output goes to a file, not a pipe: a chatty client would block on a full pipe nobody reads until the end.
+    log = (cwd / "client.log").open("w+")
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, text=True)
+    tree = psutil.Process(process.pid)
+    samples: list[tuple[float, int, float]] = []
+    peak_rss = own_peak_rss_mb = 0.0
+    known: dict[int, psutil.Process] = {}
+    while process.poll() is None and time.perf_counter() - started < timeout:
+        cpu = rss = 0.0
+        try:
+            for member in [tree, *tree.children(recursive=True)]:
+                known.setdefault(member.pid, member)
+        except psutil.NoSuchProcess:
+            pass
+        # A local Ray instance detaches its processes (GCS, raylet, actors) from the driver's tree: count every Ray
+        # process started since the run began.
+        for member in psutil.process_iter(["create_time", "cmdline"]):
+            fresh = member.pid not in known and member.info["create_time"] >= epoch_started - 1
+            if fresh and any("ray" in part for part in (member.info["cmdline"] or [])[:2]):
+                known[member.pid] = member
+        for member in list(known.values()):
+            try:
+                times = member.cpu_times()
+                cpu += times.user + times.system + times.children_user + times.children_system
+                rss += member.memory_info().rss
+            except psutil.NoSuchProcess:
+                known.pop(member.pid, None)
+        peak_rss = max(peak_rss, rss)
+        with contextlib.suppress(psutil.NoSuchProcess):  # the client process alone (its Ray processes are above)
+            own_peak_rss_mb = max(own_peak_rss_mb, tree.memory_info().rss / 2**20)
+        samples.append((time.perf_counter(), stub.stats()["served"], cpu))
+        time.sleep(0.1)
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+    wall = time.perf_counter() - started
+    log.seek(0)
+    stderr = log.read()
+    log.close()
+    final = stub.stats()
+    if process.returncode != 0:
+        print(f"  command failed ({process.returncode}): {stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+    active = [s for s in samples if s[1] > 0]
+    if len(active) < 2:
+        peak = final["peak_inflight"]
+        return Measured(final["served"], 0.0, 0.0, peak, peak_rss / 2**20, wall, process.returncode, own_peak_rss_mb)
+    # The window runs from the first sample with calls served to the first sample that saw the last call.
+    last = next(s for s in active if s[1] == active[-1][1])
+    first = active[0]
+    return Measured(
+        calls=last[1] - first[1],
+        seconds=last[0] - first[0],
+        cpu_seconds=last[2] - first[2],
+        peak_inflight=final["peak_inflight"],
+        peak_rss_mb=peak_rss / 2**20,
+        wall=wall,
+        returncode=process.returncode,
+        own_peak_rss_mb=own_peak_rss_mb,
+    )
+
+
+def base_env(work: Path) -> dict:
+    env = {**os.environ}
+    env.update(
+        DSPY_CACHEDIR=str(work / "dspy-cache"),
+        MLFLOW_TRACKING_URI=f"sqlite:///{work / 'mlflow.db'}",
+        OPENAI_API_KEY="sk-benchmark",
+        LITELLM_LOCAL_MODEL_COST_MAP="True",
+        HF_HUB_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+    )
+    return env
+
+
+def ours(stub: Stub, seeds: Path, n: int, limit: int, backend: str, extra: list[str] | None = None) -> Measured:
+    work = Path(tempfile.mkdtemp(prefix="throughput-"))
+    try:
+        command = [
+            str(Path(sys.executable).parent / "agentinstruct"),
+            "generate",
+            "--seeds",
+            str(seeds),
+            "--n",
+            str(n),
+            "--out",
+            str(work / "out"),
+            "--lm",
+            "openai/stub",
+            "--api-base",
+            stub.url,
+            "--max-inflight",
+            str(limit),
+            "--backend",
+            backend,
+            "--quiet",
+            *(extra or []),
+        ]
+        return measure(command, base_env(work), work, stub)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def clone(stub: Stub, executable: str, data: Path, limit: int) -> Measured:
+    work = Path(tempfile.mkdtemp(prefix="throughput-clone-"))
+    try:
+        env = {**base_env(work), "VLLM_API_BASE": stub.url}
+        command = [
+            executable,
+            "--model",
+            "hosted_vllm/stub",
+            "--dataset-names",
+            f"{data}:text:train",
+            "--output-dir",
+            str(work / "out"),
+            "--cache-dir",
+            str(work / "cache"),
+            "--concurrency",
+            str(limit),
+        ]
+        return measure(command, env, work, stub)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def throughput(args: argparse.Namespace) -> None:
+    work = Path(tempfile.mkdtemp(prefix="throughput-seeds-"))
+    docs = write_seeds(work / "seeds", 64)
+    (work / "clone-data").mkdir()
+    with (work / "clone-data" / "train.jsonl").open("w") as handle:
+        handle.writelines(json.dumps({"text": doc}) + "\n" for doc in docs)
+    stub = Stub(args.latency)
+    configs: list[tuple[str, int, callable]] = [
+        (
+            f"agentinstruct threads --max-inflight {limit}",
+            limit,
+            lambda lim=limit: ours(stub, work / "seeds", args.n, lim, "threads"),
+        )
+        for limit in args.limits
+    ]
+    top = max(args.limits)
+    if args.ray:
+        configs.append(
+            (f"agentinstruct ray --max-inflight {top}", top, lambda: ours(stub, work / "seeds", args.n, top, "ray"))
+        )
+    if args.clone:
+        configs.append(
+            (
+                f"open-agentinstruct 0.1.0 --concurrency {top}",
+                top,
+                lambda: clone(stub, args.clone, work / "clone-data", top),
+            )
+        )
+    results: dict[str, list[Measured]] = {name: [] for name, _, _ in configs}
+    try:
+        for repeat in range(args.repeats):
+            for name, _, run in configs:
+                result = run()
+                results[name].append(result)
+                print(
+                    f"  repeat {repeat + 1} {name}: {result.rate:.1f} calls/s, "
+                    f"{result.cpu_ms_per_call:.1f} ms CPU/call, {result.calls} calls, "
+                    f"peak {result.peak_inflight} in flight, {result.wall:.0f} s wall",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    finally:
+        stub.close()
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"stub latency {args.latency * 1000:.0f} ms, 64 seeds, n={args.n}, medians of {args.repeats} (min-max)")
+    header = (
+        f"{'configuration':<46} {'calls/s':>16} {'ideal':>6} {'ratio':>6} {'CPU ms/call':>12} "
+        f"{'peak in flight':>15} {'peak RSS MB':>12}"
+    )
+    print(header)
+    rates = {}
+    for name, limit, _ in configs:
+        runs = results[name]
+        rate = statistics.median(r.rate for r in runs)
+        rates[name] = rate
+        ideal = limit / args.latency
+        print(
+            f"{name:<46} {rate:>7.1f} ({min(r.rate for r in runs):.0f}-{max(r.rate for r in runs):.0f}) "
+            f"{ideal:>6.0f} {rate / ideal:>6.2f} {statistics.median(r.cpu_ms_per_call for r in runs):>12.1f} "
+            f"{statistics.median(r.peak_inflight for r in runs):>15.0f} "
+            f"{statistics.median(r.peak_rss_mb for r in runs):>12.0f}"
+        )
+    clone_name = next((name for name in rates if name.startswith("open-agentinstruct")), None)
+    if clone_name:
+        for name, rate in rates.items():
+            if name != clone_name and name.endswith(f" {top}"):
+                print(f"{name} / {clone_name}: {rate / rates[clone_name]:.2f}x")
+
+
+def rows(args: argparse.Namespace) -> None:
+    work = Path(tempfile.mkdtemp(prefix="throughput-rows-"))
+    write_seeds(work / "seeds", args.row_seeds)
+    stub = Stub(0.0)
+    print(f"near-zero latency stub, {args.row_seeds} seeds, --refine-rounds 0, --max-inflight {args.row_limit}")
+    print(f"{'records':>8} {'peak RSS MB':>12} {'vs first':>9} {'calls':>8} {'wall s':>8} {'rc':>3}")
+    first = None
+    try:
+        for count in args.rows:
+            result = ours(stub, work / "seeds", count, args.row_limit, "threads", ["--refine-rounds", "0"])
+            first = first or result.own_peak_rss_mb
+            print(
+                f"{count:>8} {result.own_peak_rss_mb:>12.0f} {result.own_peak_rss_mb / first:>9.2f} {result.calls:>8} "
+                f"{result.wall:>8.0f} {result.returncode:>3}",
+                flush=True,
+            )
+    finally:
+        stub.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--latency", type=float, default=0.2, help="seconds per stub answer (default: %(default)s)")
+    parser.add_argument("--limits", type=int, nargs="+", default=[8, 32, 64], help="--max-inflight values to run")
+    parser.add_argument("--n", type=int, default=600, help="records per run (default: %(default)s)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--ray", action="store_true", help="also run --backend ray at the largest limit")
+    parser.add_argument("--clone", help="open-agentinstruct-generate of an open-agentinstruct 0.1.0 environment")
+    parser.add_argument("--rows", type=int, nargs="+", help="measure peak RSS at these record counts instead")
+    parser.add_argument("--row-seeds", type=int, default=2000, help="seed documents for --rows (default: %(default)s)")
+    parser.add_argument("--row-limit", type=int, default=32, help="--max-inflight for --rows (default: %(default)s)")
+    args = parser.parse_args()
+    if args.rows:
+        rows(args)
+    else:
+        throughput(args)
+
+
+if __name__ == "__main__":
+    main()
