@@ -23,7 +23,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     gen = commands.add_parser("generate", help="generate a dataset from raw seeds")
-    gen.add_argument("--skill", default="reading_comprehension", help="skill to generate (default: %(default)s)")
+    gen.add_argument(
+        "--skill",
+        default="reading_comprehension",
+        help="skill to generate: a name, a comma-separated list, or 'all' (default: %(default)s)",
+    )
+    gen.add_argument(
+        "--mix",
+        help="shares of --n over the skills of a list, as name=weight,... (default: equal; unnamed skills weigh 1)",
+    )
     gen.add_argument(
         "--seeds",
         default=DEFAULT_SEEDS,
@@ -231,11 +239,13 @@ def _seeds_path(value: str) -> str:
 
 def _generate(args: argparse.Namespace) -> int:
     quiet_libraries()
+    from agentinstruct.mix import MixSummary, format_mix_summary
     from agentinstruct.runner import GenerateConfig, generate
     from agentinstruct.seeds import DEFAULT_MAX_CHARS
 
     config = GenerateConfig(
         skill=args.skill,
+        mix=args.mix,
         seeds=_seeds_path(args.seeds),
         n=args.n,
         out=args.out,
@@ -259,7 +269,7 @@ def _generate(args: argparse.Namespace) -> int:
         model_checks=args.model_checks,
     )
     summary = generate(config, show_progress=not args.quiet)
-    print(format_summary(summary))
+    print(format_mix_summary(summary) if isinstance(summary, MixSummary) else format_summary(summary))
     if summary.pairs == 0:
         print(
             "agentinstruct: error: no pairs were generated; see the failures above and "

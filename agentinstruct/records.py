@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from agentinstruct.programs.pipeline import Pair, StageFailure
+from agentinstruct.programs.pipeline import Sample, StageFailure
 from agentinstruct.programs.skills import Skill
 from agentinstruct.seeds import Seed
 
 RECORD_COLUMNS = (
     "record_id",
     "messages",
+    "context",
     "skill",
     "instruction_type",
     "transformation",
@@ -47,18 +48,20 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def make_record(pair: Pair, seed: Seed, skill: Skill, *, program_id: str, generator_lm: str, run_id: str) -> dict:
-    """One dataset row: chat `messages` (the shape TRL's SFT trainer and orca-agentinstruct-1M use) plus lineage."""
+def make_record(sample: Sample, seed: Seed, skill: Skill, *, program_id: str, generator_lm: str, run_id: str) -> dict:
+    """One dataset row: chat `messages` (the shape TRL's SFT trainer and orca-agentinstruct-1M use) plus lineage.
+
+    `context` holds the source text the answer is grounded in when the user turn leaves it out (open-domain QA,
+    puzzles): not part of the conversation, but what `score` checks the answer against.
+    """
     return {
-        "messages": [
-            {"role": "user", "content": skill.user_turn.build(pair.passage, pair.instruction)},
-            {"role": "assistant", "content": pair.response.strip()},
-        ],
+        "messages": sample.messages,
+        "context": sample.context,
         "skill": skill.name,
-        "instruction_type": pair.instruction_type,
-        "transformation": pair.transformation,
-        "refinement_rounds": pair.refinement_rounds,
-        "refinement_goals": list(pair.refinement_goals),
+        "instruction_type": sample.instruction_type,
+        "transformation": sample.transformation,
+        "refinement_rounds": len(sample.refinement_goals),
+        "refinement_goals": list(sample.refinement_goals),
         "seed_id": seed.seed_id,
         "seed_source": seed.source,
         "program_id": program_id,

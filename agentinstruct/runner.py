@@ -18,7 +18,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from agentinstruct.errors import UserError
 from agentinstruct.lm import EMBEDDED, JUDGE_SETTINGS, LMSpec, check_lm, role_api_base
 from agentinstruct.metrics.diversity import DEFAULT_DEDUP_THRESHOLD
 from agentinstruct.metrics.scoring import DEFAULT_MIN_QUALITY
+from agentinstruct.mix import MixSummary, generate_mix, parse_mix, resolve_skills
 from agentinstruct.seeds import DEFAULT_MAX_CHARS, Seed, load_seeds
 from agentinstruct.store import AdmittedUnit, RunStore, UnitKey
 from agentinstruct.units import UnitSpec, UnitTask, score_from_data
@@ -43,9 +44,12 @@ class GenerateConfig:
     """What `agentinstruct generate` was asked to do (the CLI's options)."""
 
     skill: str
+    """One skill, a comma-separated list, or `all` (`agentinstruct.mix`)."""
     seeds: str
     n: int
     out: str
+    mix: str | None = None
+    """`name=weight,...` over the skills of a list: their shares of `n` (default: equal)."""
     lm: str = EMBEDDED
     api_base: str | None = None
     judge_lm: str | None = None
@@ -168,19 +172,28 @@ class _Totals:
         self.gave_up.update(outcome["client"]["gave_up"])
 
 
-def generate(config: GenerateConfig, *, show_progress: bool = True) -> GenerateSummary:
-    """Generate `config.n` records into `config.out`, resuming whatever an earlier run of the same job finished.
+def generate(config: GenerateConfig, *, show_progress: bool = True) -> GenerateSummary | MixSummary:
+    """Generate `config.n` records into `config.out`, resuming whatever an earlier run of the same job finished;
+    several skills make a mix (`agentinstruct.mix.generate_mix`).
 
     Raises:
         UserError: Bad input (paths, skill, program, LM, backend), a folder in use or of another job, or an endpoint
             that stopped answering; reported by the CLI as one line.
     """
+    config.validate()
+    skills = resolve_skills(config.skill)
+    parse_mix(config.mix, skills)
+    if len(skills) > 1:
+        return generate_mix(config, skills, show_progress=show_progress)
+    return _generate_skill(replace(config, skill=skills[0]), show_progress=show_progress)
+
+
+def _generate_skill(config: GenerateConfig, *, show_progress: bool) -> GenerateSummary:
     from agentinstruct.metrics import Embedder
     from agentinstruct.optimizers import load_program_state, program_id, read_program_state
     from agentinstruct.programs import AgentInstructPipeline, get_skill
     from agentinstruct.tracking import redact
 
-    config.validate()
     skill = get_skill(config.skill)
     seed_set = load_seeds(
         config.seeds, text_field=config.text_field, max_chars=config.max_chars, kinds=skill.seed_kinds
@@ -338,13 +351,13 @@ def _run_units(config, store: RunStore, seeds, spec, scorer, embedder, traces, t
     admitted_here = kept_here = 0
     failed = sum(f for _, _, f in store.admitted.values())
     rejected = sum(r for _, r, _ in store.admitted.values())
-    bar = tqdm(total=config.n, initial=min(kept, config.n), unit="pair", disable=not show_progress, desc="generating")
+    bar = tqdm(total=config.n, initial=min(kept, config.n), unit="pair", disable=not show_progress, desc=config.skill)
 
     def admit(outcome: dict[str, Any], traced: bool) -> None:
         nonlocal kept, admitted_here, kept_here, failed, rejected
         draw, seed_id = outcome["unit"]
         records, scores = outcome["records"], [score_from_data(s) for s in outcome["scores"]]
-        views = [view_of(r["messages"]) for r in records]
+        views = [view_of(r["messages"], r["context"]) for r in records]
         if not records:
             vectors = np.zeros((0, 0), dtype=np.float32)
         elif outcome.get("vectors") is not None:
@@ -504,13 +517,13 @@ def _diversity(store: RunStore, pairs: int, sample: int) -> dict[str, float]:
     step = max(1, pairs // sample)
     picked, novelty = [], 0.0
     for position, row in enumerate(
-        store.dataset_rows(["messages", "instruction_type", "transformation", "novelty"], pairs)
+        store.dataset_rows(["messages", "context", "instruction_type", "transformation", "novelty"], pairs)
     ):
         novelty += row["novelty"]
         if position % step == 0 and len(picked) < sample:
             picked.append(row)
     vectors = store.dataset_vectors(pairs)[::step][: len(picked)]
-    texts = [view_of(r["messages"]).embedding_text for r in picked]
+    texts = [view_of(r["messages"], r["context"]).embedding_text for r in picked]
     figures = dataset_diversity(
         np.ascontiguousarray(vectors),
         texts,

@@ -62,23 +62,23 @@ def score_dataset(config: ScoreConfig, *, show_progress: bool = True) -> dict[st
         judge_lm = build_lm(config.judge_lm, config.api_base, **JUDGE_SETTINGS)
         check_lm(judge_lm, config.api_base)
     readable = dataset.readable
-    skill = config.skill or _single_skill(dataset.rows.column("skill"), readable)
+    row_skills = _row_skills(config.skill, dataset.rows.column("skill"), readable)
     embedder = Embedder(config.embedding_model)
     scorer = Scorer(
-        skill=skill,
         judge_lm=judge_lm,
         embedder=embedder,
         dedup_threshold=config.dedup_threshold,
         min_quality=None,
         lm_checks=embedded_lm_checks(config.model_checks),
     )
-    views = [view_of(dataset.chats[index].messages) for index in readable]
+    contexts = dataset.rows.column("context")
+    views = [view_of(dataset.chats[index].messages, contexts[index]) for index in readable]
     params = {
         "dataset": config.dataset,
         "format": dataset.format,
         "rows": dataset.rows.count,
         "unreadable_rows": len(dataset.unreadable),
-        "skill": skill,
+        "skill": config.skill or ",".join(sorted({s or UNKNOWN for s in row_skills})),
         "model_checks": config.model_checks,
         "judge_lm": config.judge_lm,
         "embedding_model": embedder.model_path,
@@ -89,7 +89,7 @@ def score_dataset(config: ScoreConfig, *, show_progress: bool = True) -> dict[st
         with ThreadPoolExecutor(max_workers=config.concurrency) as pool:
             scores = list(
                 tqdm(
-                    pool.map(scorer.assess, views),
+                    pool.map(scorer.assess, views, row_skills),
                     total=len(views),
                     unit="row",
                     desc="scoring",
@@ -105,6 +105,7 @@ def score_dataset(config: ScoreConfig, *, show_progress: bool = True) -> dict[st
                 values = dataset.rows.column(name)
                 labels[name] = [values[index] for index in readable]
         report = _report(scores, dataset_diversity(vectors, [v.embedding_text for v in views], **labels), scorer)
+        report.update(_skill_figures(row_skills, scores))
         report["rows"] = dataset.rows.count
         report["scored_rows"] = len(readable)
         report["format"] = dataset.format
@@ -131,9 +132,36 @@ def score_dataset(config: ScoreConfig, *, show_progress: bool = True) -> dict[st
     return report
 
 
-def _single_skill(skills: list, readable: list[int]) -> str | None:
-    found = {skills[index] for index in readable}
-    return found.pop() if len(found) == 1 and None not in found else None
+UNKNOWN = "unknown_skill"
+
+
+def _row_skills(given: str | None, column: list, readable: list[int]) -> list[str | None]:
+    """Each readable row's skill: `--skill` for all, else the row's `skill` column; a name no skill has stays as it
+    is (it gets the generic checks and is counted as unknown)."""
+    return [given or column[index] or None for index in readable]
+
+
+def _skill_figures(row_skills: list[str | None], scores: list) -> dict:
+    """Rows and validator pass rate per skill; rows whose skill is missing or unknown are counted, never hidden."""
+    from agentinstruct.programs import skill_names
+
+    known = set(skill_names())
+    per_skill: dict[str, list[int]] = {}
+    for skill, score in zip(row_skills, scores, strict=True):
+        name = skill if skill in known else UNKNOWN
+        counts = per_skill.setdefault(name, [0, 0])
+        counts[0] += 1
+        counts[1] += score.passed
+    unknown = sorted({skill or "(none)" for skill in row_skills if skill not in known})
+    return {
+        "skills": {
+            name: {"rows": rows, "validator_pass_rate": round(passed / rows, 4)}
+            for name, (rows, passed) in sorted(per_skill.items())
+        },
+        # Scored with the generic validators only: the row's skill column is missing or names no skill.
+        "unknown_skill_rows": per_skill.get(UNKNOWN, [0])[0],
+        "unknown_skills": unknown,
+    }
 
 
 def _write_records(dataset: ChatDataset, scores, path: Path) -> None:
@@ -228,6 +256,15 @@ def format_report(report: dict[str, Any]) -> str:
         f"distinct-1/2         {report['distinct_1']:.3f} / {report['distinct_2']:.3f}   "
         f"clusters {report['clusters']:.0f}",
     ]
+    skills = report.get("skills") or {}
+    if len(skills) > 1 or report.get("unknown_skill_rows"):
+        per_skill = ", ".join(f"{name} {f['rows']} ({f['validator_pass_rate']:.0%})" for name, f in skills.items())
+        lines.append(f"skills               {per_skill}")
+    if report.get("unknown_skill_rows"):
+        lines.append(
+            f"unknown skills       {report['unknown_skill_rows']} rows ({', '.join(report['unknown_skills'])}): "
+            "scored with the generic validators only"
+        )
     if report["validator_failures"]:
         failures = ", ".join(f"{k}: {v}" for k, v in sorted(report["validator_failures"].items()))
         lines.append(f"validator failures   {failures}")

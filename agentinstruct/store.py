@@ -40,7 +40,7 @@ from agentinstruct.metrics.judge import CRITERIA
 from agentinstruct.records import FAILURE_COLUMNS, RECORD_COLUMNS
 
 UnitKey = tuple[int, str]
-PROGRESS_FORMAT = 2
+PROGRESS_FORMAT = 3
 """Bumped when the progress files change shape: a folder written in another format is refused, not misread."""
 SHARD_ROWS = 2000
 """Records, rejects and failures buffered before a shard is written: small enough to keep memory flat."""
@@ -309,7 +309,7 @@ class RunStore:
                     arrow.write_table(parts["data"])
         for writer in writers.values():
             writer.close()
-        with _quiet_datasets():
+        with quiet_datasets():
             # Memory-mapped: save_to_disk copies Arrow batches, never Python rows.
             datasets.Dataset.from_file(str(arrow_path)).save_to_disk(str(staging / "hf"))
         for stale in self.out.glob("data-*.arrow"):
@@ -394,7 +394,7 @@ def _lock_folder(path: Path, out: Path):
 
 
 @contextmanager
-def _quiet_datasets():
+def quiet_datasets():
     """`datasets` draws a progress bar for every save; the run has its own."""
     import datasets
 
@@ -415,6 +415,7 @@ def _record_features():
         {
             "record_id": string,
             "messages": datasets.List({"role": string, "content": string}),
+            "context": string,
             "skill": string,
             "instruction_type": string,
             "transformation": string,

@@ -103,7 +103,8 @@ def tracked_run(
     with store_lock():
         mlflow.set_experiment(EXPERIMENT)
         mlflow.dspy.autolog(silent=True, **{"log_traces": True, **(autolog or {})})
-        run = mlflow.start_run(run_name=run_name, tags={KIND_TAG: kind, **(tags or {})})
+        # Nested under the active run when there is one: a mix's run holds one run per skill.
+        run = mlflow.start_run(run_name=run_name, tags={KIND_TAG: kind, **(tags or {})}, nested=True)
         mlflow.log_params({key: _param_value(value) for key, value in redact(dict(params)).items()})
     status = "FAILED"
     try:

@@ -179,14 +179,14 @@ class UnitWorker:
                 random_seed=self.spec.random_seed,
                 refine_rounds=self.spec.refine_rounds,
             )
-            records = [make_record(pair, seed, self.skill, **self.spec.lineage) for pair in prediction.pairs]
-            scores = [self.scorer.assess(view_of(record["messages"])) for record in records]
+            records = [make_record(pair, seed, self.skill, **self.spec.lineage) for pair in prediction.samples]
+            scores = [self.scorer.assess(view_of(record["messages"], record["context"])) for record in records]
         tokens_in = tokens_out = 0
         for entry in usage.get_total_tokens().values():
             tokens_in += int(entry.get("prompt_tokens") or 0)
             tokens_out += int(entry.get("completion_tokens") or 0)
         failures = [make_failure(f, seed, self.skill, task.draw, **self.spec.lineage) for f in prediction.failures]
-        vectors = self._embed([view_of(r["messages"]).embedding_text for r in records])
+        vectors = self._embed([view_of(r["messages"], r["context"]).embedding_text for r in records])
         down = down_endpoints()
         plan = prediction.plan
         return {

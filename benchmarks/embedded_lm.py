@@ -48,7 +48,7 @@ def run_pipeline(n_seeds: int, refine_rounds: int):
     with dspy.context(lm=lm):
         for seed in seeds:
             prediction = pipeline(seed=seed.text, seed_id=seed.seed_id, refine_rounds=refine_rounds)
-            pairs += prediction.pairs
+            pairs += prediction.samples
             failures += prediction.failures
     wall = time.perf_counter() - started
     return engine, wall, pairs, failures

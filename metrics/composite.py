@@ -17,7 +17,7 @@ import dspy
 
 from agentinstruct.metrics.diversity import Embedder, NoveltyIndex
 from agentinstruct.metrics.scoring import RecordScore, Scorer
-from agentinstruct.metrics.text import PairView
+from agentinstruct.metrics.text import PairView, view_of
 from agentinstruct.metrics.validators import validate
 
 
@@ -88,13 +88,13 @@ class CompositeMetric:
         return dspy.Prediction(score=score, feedback=notes)
 
     def evaluate(self, example: Any, pred: Any) -> tuple[float, str]:
-        pairs = list(getattr(pred, "pairs", None) or [])
+        samples = list(getattr(pred, "samples", None) or [])
         self._last.scores, self._last.novelties, self._last.views = [], [], []
-        if not pairs:
+        if not samples:
             failures = getattr(pred, "failures", None) or []
             reasons = "; ".join(f"{f.stage}: {f.reason} ({f.detail})" for f in failures[:3])
             return 0.0, "No pair was produced." + (f" Failures: {reasons}" if reasons else "")
-        views = [PairView(p.passage, p.instruction, p.response) for p in pairs]
+        views = [view_of(sample.messages, sample.context) for sample in samples]
         scores = [self.scorer.assess(view) for view in views]
         novelties = self._novelty(views, scores, _seed_key(example))
         self._last.scores, self._last.novelties, self._last.views = scores, novelties, views

@@ -102,11 +102,12 @@ class Scorer:
         self._index: NoveltyIndex | None = None
         self._lock = threading.Lock()
 
-    def assess(self, view: PairView) -> RecordScore:
-        """Validators and judge: order-free, so callers may run it on many threads."""
+    def assess(self, view: PairView, skill: str | None = None) -> RecordScore:
+        """Validators and judge: order-free, so callers may run it on many threads. `skill` overrides the scorer's
+        own for this record (a dataset that mixes skills)."""
         import dspy
 
-        score = RecordScore(validator_failures=validate(view, self.skill))
+        score = RecordScore(validator_failures=validate(view, skill or self.skill))
         if self.lm_checks is not None and score.passed:
             score.validator_failures.update(self.lm_checks.check(view))
         if self.judge is not None and score.passed:

@@ -128,9 +128,13 @@ class PairView:
         return f"{self.instruction}\n{self.response}"
 
 
-def view_of(messages: list[dict]) -> PairView:
-    user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "") or ""
-    response = next((m["content"] for m in reversed(messages) if m.get("role") == "assistant"), "") or ""
+def view_of(messages: list[dict], context: str | None = None) -> PairView:
+    """The last user turn and answer of a conversation, and the source they are grounded in: `context` when the record
+    keeps it apart from the conversation, else the user turn's text before its last blank line."""
+    user = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), "") or ""
+    response = next((m.get("content") for m in reversed(messages) if m.get("role") == "assistant"), "") or ""
+    if context:
+        return PairView(context.strip(), user.strip(), response.strip())
     passage, separator, instruction = user.strip().rpartition("\n\n")
     if not separator:
         passage, instruction = "", user.strip()

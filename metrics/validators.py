@@ -32,7 +32,8 @@ _QUESTION_START = re.compile(
     r"paraphrase|put|sort|outline|show|tell|suggest|assess|analy[sz]e|justify|interpret|define|predict|translate|"
     r"convert|simplify|expand|provide|argue|propose|recommend|in your own words|in a short|in one|in two|in three|"
     r"replace|remove|delete|capitali[sz]e|redact|reword|shorten|correct|fix|format|normali[sz]e|annotate|"
-    r"highlight|mark|change|make|turn|add|insert|translate|summari[sz]e|extract|label|tag)\b",
+    r"highlight|mark|change|make|turn|add|insert|translate|summari[sz]e|extract|label|tag|draft|compose|narrate|"
+    r"announce)\b",
     re.IGNORECASE,
 )
 _TASK_VERB = re.compile(
@@ -41,7 +42,7 @@ _TASK_VERB = re.compile(
     r"evaluate|discuss|infer|restate|rephrase|paraphrase|put|sort|outline|show|tell|suggest|assess|analy[sz]e|"
     r"justify|interpret|define|predict|translate|convert|simplify|expand|provide|argue|propose|recommend|replace|"
     r"remove|delete|capitali[sz]e|redact|reword|shorten|correct|fix|format|normali[sz]e|annotate|highlight|mark|"
-    r"change|make|turn|add|insert|extract|label|tag)\b",
+    r"change|make|turn|add|insert|extract|label|tag|draft|compose|narrate|announce)\b",
     re.IGNORECASE,
 )
 _NOT_IN_PASSAGE = re.compile(
@@ -136,7 +137,7 @@ def _degenerate(view: PairView) -> str | None:
 
 
 _HEADING_ONLY = re.compile(r"^\W*(?:#+\s*)?[\w ]{0,30}:?\W*$")
-_TERMINAL = re.compile(r"[.!?)\]}|\"'’”%]\s*$|\d\s*$")
+_TERMINAL = re.compile(r"[.!?)\]}|\"'’”%]\s*$|\d\s*$|#\w+\s*$")  # a post may end on its hashtags
 
 
 def _unfinished(response: str) -> str | None:
@@ -177,7 +178,7 @@ def _copies(view: PairView) -> str | None:
     return None
 
 
-def _copies_passage(view: PairView) -> str | None:
+def copies_passage(view: PairView) -> str | None:
     """An answer that copies a long stretch of its passage instead of answering (shorter when the task asked for
     own words or a summary). Skills whose task is to transform the passage do not use it."""
     if not view.passage:
@@ -216,16 +217,16 @@ def asks_something(instruction: str) -> bool:
     )
 
 
-def _no_question(view: PairView) -> str | None:
+def no_question(view: PairView) -> str | None:
     return None if asks_something(view.instruction) else "the instruction asks nothing (no question mark, no task verb)"
 
 
-def _off_topic(view: PairView, min_share: float = 0.25) -> str | None:
+def off_topic(view: PairView, min_share: float = 0.25) -> str | None:
     if not view.passage:
         return None
     from agentinstruct.metrics.grounding import content_stems
 
-    asked = content_stems(_first_question(view.instruction)) - _GENERIC_TASK_STEMS
+    asked = content_stems(first_question(view.instruction)) - _GENERIC_TASK_STEMS
     if len(asked) < 3:
         return None
     share = len(asked & content_stems(view.passage)) / len(asked)
@@ -355,7 +356,7 @@ _DANGLING = frozenset(
 )
 
 
-def _malformed_instruction(view: PairView) -> str | None:
+def malformed_instruction(view: PairView) -> str | None:
     """Instructions that are not a task a user would send: notes to the question writer, template placeholders,
     bullet notes, or a fragment that stops on a function word."""
     text = view.instruction
@@ -373,7 +374,7 @@ def _malformed_instruction(view: PairView) -> str | None:
     return None
 
 
-_NUMERIC_QUESTION = re.compile(
+NUMERIC_QUESTION = re.compile(
     r"\bhow (?:many|much|long|far|old|often|high|tall|deep|wide|big|large|heavy|fast|soon|late|early)\b"
     r"|\b(?:what|which) (?:year|percentage|percent|share|proportion|number|amount|fraction|temperature|distance|price"
     r"|date|time|age)\b|\bin (?:what|which) year\b|\bby how much\b",
@@ -392,7 +393,7 @@ _ORDERING = re.compile(r"\b(?:order|sequence|arrange|chronolog|put these|rank)\w
 _MATCHING = re.compile(r"\bmatch\w*\b", re.IGNORECASE)
 
 
-def _answers_the_question(view: PairView) -> str | None:
+def answers_the_question(view: PairView) -> str | None:
     """The response has the form the question asks for: a quantity for "how many", a verdict for true/false,
     every item for an ordering or matching task. Responses saying the passage does not tell are exempt."""
     instruction, response = view.instruction, view.response
@@ -410,17 +411,17 @@ def _answers_the_question(view: PairView) -> str | None:
         return None
     if _TRUE_FALSE.search(instruction) and not _VERDICT.search(response):
         return "the question asks true or false, and the response says neither"
-    if _NUMERIC_QUESTION.search(_first_question(instruction)) and not _QUANTITY.search(response):
+    if NUMERIC_QUESTION.search(first_question(instruction)) and not _QUANTITY.search(response):
         return "the question asks for a quantity, and the response gives none"
     return None
 
 
-def _first_question(instruction: str) -> str:
+def first_question(instruction: str) -> str:
     """The part of an instruction that asks (options and later sentences left out)."""
     return re.split(r"\(A\)|\n", instruction, maxsplit=1)[0]
 
 
-def _constraint_violated(view: PairView) -> str | None:
+def constraint_violated(view: PairView) -> str | None:
     """The response breaks a form constraint the instruction states (one word, N words, N sentences, N items,
     true/false only, the name only)."""
     from agentinstruct.metrics.grounding import answer_items, constraints, sentences
@@ -446,7 +447,7 @@ def _constraint_violated(view: PairView) -> str | None:
     return None
 
 
-def _invented_details(view: PairView) -> str | None:
+def invented_details(view: PairView) -> str | None:
     """Names and figures in the response that neither the passage nor the instruction contains (a figure may be
     computed from the passage's own figures)."""
     from agentinstruct.metrics.arithmetic import arithmetic_error
@@ -460,9 +461,7 @@ def _invented_details(view: PairView) -> str | None:
     if not view.passage:
         return None
     # Options are not evidence: a chosen option's figure must be the passage's.
-    source = (
-        f"{view.passage}\n{_first_question(view.instruction) if options_of(view.instruction) else view.instruction}"
-    )
+    source = f"{view.passage}\n{first_question(view.instruction) if options_of(view.instruction) else view.instruction}"
     known_words = set(words(source)) | {stem(w) for w in words(source)}
     invented = sorted(w for w in entity_words(view.response) if w not in known_words and stem(w) not in known_words)
     computing = asks_or_shows_computation(view.instruction, view.response)
@@ -488,7 +487,7 @@ _ANSWER_SPLIT = re.compile(
 )
 
 
-def _misplaced_fact(view: PairView) -> str | None:
+def misplaced_fact(view: PairView) -> str | None:
     """For a factual question: the response's figure comes from another part of the passage than the one the
     question is about, or it says the passage is silent although one sentence holds everything the question asks
     about."""
@@ -505,12 +504,12 @@ def _misplaced_fact(view: PairView) -> str | None:
 
     if not view.passage or options_of(view.instruction) or _INTERPRETIVE.search(view.instruction):
         return None
-    question = _first_question(view.instruction)
+    question = first_question(view.instruction)
     asked = content_stems(question) - _GENERIC_TASK_STEMS
     focus, overlap = focus_sentences(view.passage, asked)
     if overlap < 2:
         return None
-    numeric = bool(_NUMERIC_QUESTION.search(question))
+    numeric = bool(NUMERIC_QUESTION.search(question))
     if _NOT_IN_PASSAGE.search(view.response):
         answered = [s for s in focus if not numeric or digit_numbers(s)]
         if len(asked) >= 3 and overlap >= len(asked) - (len(asked) >= 4) and answered:
@@ -573,7 +572,7 @@ _META_STEMS = frozenset(
 _SHOWS_WORKING = re.compile(r"[=×÷]|\d\s*[-−+*/]\s*\$?\d")
 
 
-def _unsupported_statement(view: PairView, min_support: float = 0.25, min_stems: int = 5) -> str | None:
+def unsupported_statement(view: PairView, min_support: float = 0.25, min_stems: int = 5) -> str | None:
     """For a factual question: a statement of the response whose content the passage does not contain (an added
     claim beside a correct answer). Interpretive tasks (own words, evaluate, explain) paraphrase and are exempt."""
     from agentinstruct.metrics.grounding import content_stems
@@ -626,7 +625,7 @@ for _a, _b in _OPPOSITES:
     _OPPOSITE.setdefault(_b, set()).add(_a)
 
 
-def _contradicts_passage(view: PairView) -> str | None:
+def contradicts_passage(view: PairView) -> str | None:
     """A statement of the response that restates a passage sentence with the opposite polarity: a negation one of
     them has and the other lacks, or a word the passage's sentence has the opposite of ("warms" / "cools")."""
     from agentinstruct.metrics.grounding import content_stems, sentences
@@ -652,7 +651,7 @@ def _contradicts_passage(view: PairView) -> str | None:
     return None
 
 
-def _option_picked(view: PairView) -> str | None:
+def option_picked(view: PairView) -> str | None:
     """A multiple-choice response picks a listed option, and what it quotes after the letter is that option."""
     from agentinstruct.metrics.grounding import chosen_letters, numbers, options
 
@@ -686,7 +685,7 @@ def _demo_ngrams(skill: str) -> frozenset[tuple[str, ...]]:
     return frozenset(found)
 
 
-def _copies_demo(view: PairView, skill: str) -> str | None:
+def copies_demo(view: PairView, skill: str) -> str | None:
     """The passage or instruction is the skill's worked example rather than the seed: a small model that cannot
     follow its input continues the demo instead, and the dataset fills with copies of one text."""
     demo = _demo_ngrams(skill)

@@ -160,7 +160,7 @@ def evaluate(
     for example in tqdm(examples, desc=label, unit="seed-draw", disable=not show_progress):
         prediction = program(**example.inputs())
         composites.append(metric(example, prediction))
-        pairs += len(prediction.pairs)
+        pairs += len(prediction.samples)
         failures += len(prediction.failures)
         scores, pair_novelties = metric.last_details
         rows += _rows(example, prediction, scores)
@@ -180,17 +180,20 @@ def evaluate(
 
 
 def _rows(example: dspy.Example, prediction: Any, scores: Sequence[Any]) -> list[dict[str, Any]]:
+    from agentinstruct.metrics import view_of
+
     unit = {"seed_id": example.seed_id, "draw": example.draw}
+    views = [view_of(sample.messages, sample.context) for sample in prediction.samples]
     rows = [
         {
             **unit,
-            "transformation": pair.transformation,
-            "instruction_type": pair.instruction_type,
-            "instruction": pair.instruction,
-            "response": pair.response,
+            "transformation": sample.transformation,
+            "instruction_type": sample.instruction_type,
+            "instruction": view.instruction,
+            "response": view.response,
             **score.as_columns(),
         }
-        for pair, score in zip(prediction.pairs, scores, strict=True)
+        for sample, view, score in zip(prediction.samples, views, scores, strict=True)
     ]
     rows += [{**unit, "failed_stage": f.stage, "reason": f.reason, "detail": f.detail} for f in prediction.failures]
     return rows

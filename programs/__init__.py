@@ -1,7 +1,7 @@
 """DSPy modules of the AgentInstruct flows and the per-skill pipeline that composes them."""
 
 from agentinstruct.programs.instruction import InstructionGeneration, split_instructions
-from agentinstruct.programs.pipeline import AgentInstructPipeline, Pair, Plan, StageFailure
+from agentinstruct.programs.pipeline import AgentInstructPipeline, Plan, Sample, StageFailure
 from agentinstruct.programs.refinement import Refinement
 from agentinstruct.programs.response import Response
 from agentinstruct.programs.skills import Skill, get_skill, skill_names
@@ -12,8 +12,8 @@ __all__ = [
     "AgentInstructPipeline",
     "ContentTransformation",
     "InstructionGeneration",
-    "Pair",
     "Plan",
+    "Sample",
     "Refinement",
     "Response",
     "Skill",

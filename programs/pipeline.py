@@ -22,15 +22,16 @@ from agentinstruct.programs.transformation import ContentTransformation
 
 
 @dataclass
-class Pair:
-    """One finished instruction-response pair and how it was made."""
+class Sample:
+    """One finished sample: its chat `messages` as the skill builds them (any number of turns; `tool_calls` and `tool`
+    turns fit), the source text it is grounded in when the user turn leaves it out (`context`), and how it was made.
+    `Skill.view(messages, context)` is what the metrics score."""
 
-    passage: str
-    instruction: str
-    response: str
+    messages: list[dict]
     instruction_type: str
     transformation: str
     refinement_goals: list[str] = field(default_factory=list)
+    context: str | None = None
 
     @property
     def refinement_rounds(self) -> int:
@@ -107,7 +108,7 @@ class AgentInstructPipeline(dspy.Module):
         plan = self.plan(seed_id or seed, draw, random_seed, refine_rounds)
         # The sampling seed is part of every request, so each draw gets its own cache entries and samples.
         config = {"seed": plan.sampling_seed}
-        pairs: list[Pair] = []
+        samples: list[Sample] = []
         failures: list[StageFailure] = []
         context = {"transformation": plan.transformation}
         try:
@@ -117,7 +118,7 @@ class AgentInstructPipeline(dspy.Module):
                 context,
             )
         except _StageFailed as failed:
-            return dspy.Prediction(pairs=pairs, failures=[failed.failure], plan=plan)
+            return dspy.Prediction(samples=samples, failures=[failed.failure], plan=plan)
 
         # Independent calls run together (bounded by the process's in-flight limit): every instruction agent of the
         # seed, then every instruction's refinement chain, then every answer. Results keep the plan's order.
@@ -159,8 +160,19 @@ class AgentInstructPipeline(dspy.Module):
             if isinstance(answer, StageFailure):
                 failures.append(answer)
                 continue
-            pairs.append(Pair(final_passage, final_instruction, answer, instruction_type, plan.transformation, goals))
-        return dspy.Prediction(pairs=pairs, failures=failures, plan=plan)
+            samples.append(
+                Sample(
+                    messages=[
+                        {"role": "user", "content": self._skill.user_turn.build(final_passage, final_instruction)},
+                        {"role": "assistant", "content": answer.strip()},
+                    ],
+                    instruction_type=instruction_type,
+                    transformation=plan.transformation,
+                    refinement_goals=list(goals),
+                    context=None if self._skill.user_turn.carries_source else final_passage.strip(),
+                )
+            )
+        return dspy.Prediction(samples=samples, failures=failures, plan=plan)
 
     def _instructions(self, passage: str, instruction_type: str, transformation: str, config: dict):
         """One instruction agent's instructions, or its `StageFailure`."""

@@ -36,13 +36,6 @@ class UserTurn:
     def build(self, source: str, instruction: str) -> str:
         return f"{source.strip()}\n\n{instruction.strip()}" if self.carries_source else instruction.strip()
 
-    def split(self, content: str, context: str | None = None) -> tuple[str, str]:
-        """(source, instruction) of a user turn this builder made (`context` supplies the source it left out)."""
-        if not self.carries_source:
-            return (context or "").strip(), content.strip()
-        source, separator, instruction = content.strip().rpartition("\n\n")
-        return (source.strip(), instruction.strip()) if separator else ("", content.strip())
-
 
 PASSAGE_THEN_INSTRUCTION = UserTurn("passage_then_instruction", carries_source=True)
 """The source, a blank line, then what to do with it (reading comprehension, extraction, classification, ...)."""
@@ -141,12 +134,9 @@ class Skill:
 
     def view(self, messages: list[dict], context: str | None = None) -> PairView:
         """What the metrics score of a record: the source it is grounded in, its last instruction and response."""
-        from agentinstruct.metrics.text import PairView
+        from agentinstruct.metrics.text import view_of
 
-        user = next((m.get("content") or "" for m in reversed(messages) if m.get("role") == "user"), "")
-        response = next((m.get("content") or "" for m in reversed(messages) if m.get("role") == "assistant"), "")
-        source, instruction = self.user_turn.split(user, context)
-        return PairView(source, instruction, response.strip())
+        return view_of(messages, None if self.user_turn.carries_source else context)
 
     def demo_texts(self) -> list[str]:
         """Every worked example's text: what a model that ignores its input copies instead."""

@@ -22,6 +22,15 @@ UNIVERSAL_ANSWER = {
 }
 
 
+def rc_sample(passage: str, instruction: str, response: str, instruction_type: str, transformation: str):
+    """A reading-comprehension sample as the pipeline makes it (the passage, a blank line, then the question)."""
+    from agentinstruct.programs import Sample
+
+    user = f"{passage.strip()}\n\n{instruction.strip()}"
+    messages = [{"role": "user", "content": user}, {"role": "assistant", "content": response.strip()}]
+    return Sample(messages, instruction_type, transformation)
+
+
 @pytest.fixture
 def mlflow_uri(tmp_path, monkeypatch):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"

@@ -2,6 +2,7 @@ import dspy
 import pytest
 from conftest import UNIVERSAL_ANSWER
 
+from agentinstruct.metrics import view_of
 from agentinstruct.programs import AgentInstructPipeline, get_skill, split_instructions
 from agentinstruct.signatures.agents import IDENTITY
 
@@ -71,22 +72,24 @@ def test_every_predictor_starts_with_a_demo(pipeline):
 
 def test_pipeline_produces_pairs_with_lineage(pipeline, dummy_lm):
     prediction = pipeline(seed=SEED, seed_id="abc", draw=0, random_seed=1, refine_rounds=1)
-    assert prediction.pairs
-    for pair in prediction.pairs:
-        assert pair.response == UNIVERSAL_ANSWER["answer"]
-        assert pair.transformation == prediction.plan.transformation
-        assert pair.instruction_type in prediction.plan.instruction_types
-        assert pair.refinement_rounds == 1
-        if pair.refinement_goals == ["answer_flip"]:
-            assert pair.passage == UNIVERSAL_ANSWER["revised_passage"]
+    assert prediction.samples
+    for sample in prediction.samples:
+        view = view_of(sample.messages, sample.context)
+        assert view.response == UNIVERSAL_ANSWER["answer"]
+        assert sample.context is None  # reading comprehension's user turn carries the passage
+        assert sample.transformation == prediction.plan.transformation
+        assert sample.instruction_type in prediction.plan.instruction_types
+        assert sample.refinement_rounds == 1
+        if sample.refinement_goals == ["answer_flip"]:
+            assert view.passage == UNIVERSAL_ANSWER["revised_passage"]
         else:
-            assert pair.instruction == UNIVERSAL_ANSWER["revised_question"]
+            assert view.instruction == UNIVERSAL_ANSWER["revised_question"]
     # identical refined pairs of one seed are reported, not kept twice
-    assert len({(p.passage, p.instruction) for p in prediction.pairs}) == len(prediction.pairs)
+    assert len({sample.messages[0]["content"] for sample in prediction.samples}) == len(prediction.samples)
     assert all(f.reason == "duplicate" for f in prediction.failures)
     # a duplicate is caught before its answer is generated
     answered = [call for call in dummy_lm.history if "[[ ## answer ## ]]" in str(call["messages"][-1]["content"])]
-    assert prediction.failures and len(answered) == len(prediction.pairs)
+    assert prediction.failures and len(answered) == len(prediction.samples)
 
 
 def test_identity_transformation_makes_no_lm_call(pipeline, dummy_lm):
@@ -97,11 +100,11 @@ def test_identity_transformation_makes_no_lm_call(pipeline, dummy_lm):
 
 def test_zero_refinement_rounds_answers_the_generated_instructions(pipeline, dummy_lm):
     prediction = pipeline(seed=SEED, seed_id="abc", refine_rounds=0)
-    assert {p.instruction for p in prediction.pairs} <= {
+    assert {view_of(s.messages).instruction for s in prediction.samples} <= {
         "How many apple trees did Brook plant in 2020?",
         "Why did the harvest double by 2023?",
     }
-    assert all(p.refinement_rounds == 0 for p in prediction.pairs)
+    assert all(s.refinement_rounds == 0 for s in prediction.samples)
 
 
 def test_failed_stages_are_reported_not_raised(pipeline):
@@ -112,7 +115,7 @@ def test_failed_stages_are_reported_not_raised(pipeline):
         prediction = pipeline(seed=SEED, seed_id="x", refine_rounds=1)
         traced = list(dspy.settings.trace)
     assert traced == []  # discarded outputs must not become an optimizer's demonstrations
-    assert prediction.pairs == []
+    assert prediction.samples == []
     assert prediction.failures
     assert {f.reason for f in prediction.failures} <= {"empty_output", "parse_failure"}
     assert prediction.failures[0].stage in {"transformation", "instruction_generation"}
@@ -136,9 +139,9 @@ def test_a_refinement_that_breaks_the_instruction_is_reported_and_undone(pipelin
     predictors = dict(pipeline.named_predictors())
     assert id(predictors["response.respond"]) in traced
     assert not traced & {id(p) for name, p in predictors.items() if name.startswith("refinement.")}
-    assert prediction.pairs
-    assert all(pair.refinement_rounds == 0 for pair in prediction.pairs)
-    assert {p.instruction for p in prediction.pairs} <= {
+    assert prediction.samples
+    assert all(sample.refinement_rounds == 0 for sample in prediction.samples)
+    assert {view_of(s.messages).instruction for s in prediction.samples} <= {
         "How many apple trees did Brook plant in 2020?",
         "Why did the harvest double by 2023?",
     }

@@ -1,6 +1,6 @@
 import dspy
 import pytest
-from conftest import UNIVERSAL_ANSWER
+from conftest import UNIVERSAL_ANSWER, rc_sample
 from dspy.utils import DummyLM
 
 from agentinstruct.lm import build_lm
@@ -77,15 +77,14 @@ def test_composite_metric_inside_dspy_evaluate_and_bootstrap():
 
 def test_composite_metric_scores_zero_without_pairs_and_penalises_failed_validators():
     metric = CompositeMetric(skill="reading_comprehension")
-    empty = dspy.Prediction(pairs=[], failures=[])
+    empty = dspy.Prediction(samples=[], failures=[])
     assert metric(_examples()[0], empty) == 0.0
-    from agentinstruct.programs import Pair
-
     good = dspy.Prediction(
-        pairs=[Pair(VIEW.passage, VIEW.instruction, VIEW.response, "literal_short_answer", "identity")], failures=[]
+        samples=[rc_sample(VIEW.passage, VIEW.instruction, VIEW.response, "literal_short_answer", "identity")],
+        failures=[],
     )
     bad = dspy.Prediction(
-        pairs=[Pair(VIEW.passage, "The bridge, then.", "Yes.", "literal_short_answer", "identity")], failures=[]
+        samples=[rc_sample(VIEW.passage, "The bridge, then.", "Yes.", "literal_short_answer", "identity")], failures=[]
     )
     assert metric(_examples()[0], good) == 1.0
     assert metric(_examples()[1], bad) == 0.0
@@ -93,23 +92,20 @@ def test_composite_metric_scores_zero_without_pairs_and_penalises_failed_validat
 
 
 def test_bootstrap_success_needs_every_pair_to_pass():
-    from agentinstruct.programs import Pair
-
     metric = CompositeMetric(skill="reading_comprehension")
-    good = Pair(VIEW.passage, VIEW.instruction, VIEW.response, "literal_short_answer", "identity")
-    bad = Pair(VIEW.passage, "The bridge, then.", "Yes.", "literal_short_answer", "identity")
-    mostly_good = dspy.Prediction(pairs=[good, good, good, bad], failures=[])
+    good = rc_sample(VIEW.passage, VIEW.instruction, VIEW.response, "literal_short_answer", "identity")
+    bad = rc_sample(VIEW.passage, "The bridge, then.", "Yes.", "literal_short_answer", "identity")
+    mostly_good = dspy.Prediction(samples=[good, good, good, bad], failures=[])
     assert metric(_examples()[0], mostly_good) == 0.75  # above the 0.7 threshold as a float...
     assert metric(_examples()[0], mostly_good, trace=[]) is False  # ...but the failing pair's calls would be demos
-    grounded = Pair(
+    grounded = rc_sample(
         VIEW.passage, VIEW.instruction, "It is 420 meters long; it opened in 1931.", "literal_short_answer", "identity"
     )
-    assert metric(_examples()[0], dspy.Prediction(pairs=[grounded], failures=[]), trace=[]) is True
+    assert metric(_examples()[0], dspy.Prediction(samples=[grounded], failures=[]), trace=[]) is True
 
 
 def test_a_borderline_pair_is_not_a_demonstration():
     from agentinstruct.metrics import validate
-    from agentinstruct.programs import Pair
 
     # 4 of the answer's 6 new content words occur in the passage: grounded enough to keep, too loosely to teach
     loose = PairView(VIEW.passage, VIEW.instruction, "Engineers opened it in 1931, spanning 420 meters.")
@@ -117,7 +113,8 @@ def test_a_borderline_pair_is_not_a_demonstration():
     assert "unsupported_statement" in validate(loose, "reading_comprehension", for_demo=True)
     metric = CompositeMetric(skill="reading_comprehension")
     prediction = dspy.Prediction(
-        pairs=[Pair(loose.passage, loose.instruction, loose.response, "literal_short_answer", "identity")], failures=[]
+        samples=[rc_sample(loose.passage, loose.instruction, loose.response, "literal_short_answer", "identity")],
+        failures=[],
     )
     assert metric(_examples()[0], prediction) == 1.0
     assert metric(_examples()[0], prediction, trace=[]) is False

@@ -64,17 +64,17 @@ def test_the_generic_pipeline_runs_the_skill(name, echo_lm):
     produced = []
     for draw in range(6):
         prediction = pipeline(seed=TEXT_SEEDS["rivers"], seed_id="rivers", draw=draw)
-        produced += prediction.pairs
+        produced += prediction.samples
         assert all(failure.reason for failure in prediction.failures)
-    assert produced, "six draws produced no pair"
-    pair = produced[0]
-    assert pair.instruction_type in {kind.name for kind in skill.instruction_types}
-    user = skill.user_turn.build(pair.passage, pair.instruction)
-    assert (pair.passage.strip() in user) == skill.user_turn.carries_source
-    view = skill.view(
-        [{"role": "user", "content": user}, {"role": "assistant", "content": pair.response}], pair.passage
-    )
-    assert (view.passage, view.instruction, view.response) == (pair.passage.strip(), pair.instruction, pair.response)
+    assert produced, "six draws produced no sample"
+    sample = produced[0]
+    assert sample.instruction_type in {kind.name for kind in skill.instruction_types}
+    assert [m["role"] for m in sample.messages] == ["user", "assistant"]
+    # The source is in the user turn, or else in the sample's context: the view finds it either way.
+    assert (sample.context is None) == skill.user_turn.carries_source
+    view = skill.view(sample.messages, sample.context)
+    assert view.passage and view.instruction and view.response
+    assert skill.user_turn.build(view.passage, view.instruction) == sample.messages[0]["content"]
 
 
 def test_a_data_file_that_breaks_the_schema_is_refused_with_its_place(tmp_path):

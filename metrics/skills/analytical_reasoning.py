@@ -10,7 +10,7 @@ from functools import partial
 from agentinstruct.metrics.arithmetic import arithmetic_error
 from agentinstruct.metrics.grounding import options, sentences
 from agentinstruct.metrics.text import PairView, words
-from agentinstruct.metrics.validators import Validator, _copies_demo, _malformed_instruction, asks_something
+from agentinstruct.metrics.validators import Validator, asks_something, copies_demo, malformed_instruction
 
 _ANSWER_LINE = re.compile(r"^[\s*_#>]*(?:final\s+)?answer[\s*_]*[:\-–—][\s*_]*(?P<answer>\S.*)$", re.IGNORECASE)
 _ANSWER_HEADING = re.compile(r"^[\s*_#>]*(?:final\s+)?answer[\s*_:]*$", re.IGNORECASE)
@@ -34,13 +34,13 @@ def final_answer(response: str) -> tuple[str, list[str]] | None:
     return (answer, lines[:-1]) if answer else None
 
 
-def _no_question(view: PairView) -> str | None:
+def no_question(view: PairView) -> str | None:
     return None if asks_something(view.instruction) else "the instruction asks nothing (no question mark, no task verb)"
 
 
 def _malformed(view: PairView) -> str | None:
-    """`_malformed_instruction` without its bullet rule: a logic game may list its conditions as bullets."""
-    reason = _malformed_instruction(view)
+    """`malformed_instruction` without its bullet rule: a logic game may list its conditions as bullets."""
+    reason = malformed_instruction(view)
     return None if reason == "the instruction is a list of notes" else reason
 
 
@@ -111,9 +111,9 @@ def _wrong_arithmetic(view: PairView) -> str | None:
 
 
 VALIDATORS: tuple[Validator, ...] = (
-    Validator("no_question", _no_question),
+    Validator("no_question", no_question),
     Validator("malformed_instruction", _malformed),
-    Validator("copies_demo", partial(_copies_demo, skill="analytical_reasoning")),
+    Validator("copies_demo", partial(copies_demo, skill="analytical_reasoning")),
     Validator("no_final_answer", _no_final_answer),
     Validator("mcq_answer_not_one_option", _mcq_answer_not_one_option),
     Validator("no_reasoning_steps", _no_reasoning_steps),

@@ -10,11 +10,11 @@ from agentinstruct.metrics.arithmetic import arithmetic_error
 from agentinstruct.metrics.grounding import numbers, sentences
 from agentinstruct.metrics.text import PairView, words
 from agentinstruct.metrics.validators import (
-    _NUMERIC_QUESTION,
+    NUMERIC_QUESTION,
     Validator,
-    _copies_demo,
-    _malformed_instruction,
     asks_something,
+    copies_demo,
+    malformed_instruction,
 )
 
 MAX_ANSWER_SENTENCE_WORDS = 40
@@ -58,8 +58,8 @@ def _not_a_puzzle(view: PairView) -> str | None:
 
 
 def _malformed(view: PairView) -> str | None:
-    """`_malformed_instruction` without its bullet rule: a logic riddle may list its clues as bullets."""
-    reason = _malformed_instruction(view)
+    """`malformed_instruction` without its bullet rule: a logic riddle may list its clues as bullets."""
+    reason = malformed_instruction(view)
     return None if reason == "the instruction is a list of notes" else reason
 
 
@@ -77,7 +77,7 @@ def _answer_not_first(view: PairView) -> str | None:
         return f"the response opens with filler, not the answer: '{first[:80]}'"
     if len(words(first)) > MAX_ANSWER_SENTENCE_WORDS:
         return f"the first sentence runs {len(words(first))} words: a derivation, not the answer up front"
-    if _NUMERIC_QUESTION.search(_last_question(view.instruction)) and not (
+    if NUMERIC_QUESTION.search(_last_question(view.instruction)) and not (
         numbers(first) or _NO_QUANTITY & set(words(first)) or re.search(r"\d", first)
     ):
         return f"the puzzle asks for a number, and the first sentence gives none: '{first[:80]}'"
@@ -111,7 +111,7 @@ def _wrong_arithmetic(view: PairView) -> str | None:
 VALIDATORS: tuple[Validator, ...] = (
     Validator("not_a_puzzle", _not_a_puzzle),
     Validator("malformed_instruction", _malformed),
-    Validator("copies_demo", partial(_copies_demo, skill="brain_teaser")),
+    Validator("copies_demo", partial(copies_demo, skill="brain_teaser")),
     Validator("answer_not_first", _answer_not_first),
     Validator("no_explanation", _no_explanation),
     Validator("wrong_arithmetic", _wrong_arithmetic),

@@ -11,7 +11,7 @@ from functools import partial
 
 from agentinstruct.metrics.arithmetic import arithmetic_error, arithmetic_steps
 from agentinstruct.metrics.text import PairView, words
-from agentinstruct.metrics.validators import Validator, _copies_demo, _malformed_instruction, asks_something
+from agentinstruct.metrics.validators import Validator, asks_something, copies_demo, malformed_instruction
 
 # --------------------------------------------------------------------------------------------------------------------
 # The Fermi validators
@@ -129,14 +129,14 @@ def _not_an_estimation_question(view: PairView) -> str | None:
 
 
 def _malformed(view: PairView) -> str | None:
-    reason = _malformed_instruction(view)
+    reason = malformed_instruction(view)
     return None if reason == "the instruction is a list of notes" else reason
 
 
 VALIDATORS: tuple[Validator, ...] = (
     Validator("no_question", _not_an_estimation_question),
     Validator("malformed_instruction", _malformed),
-    Validator("copies_demo", partial(_copies_demo, skill="fermi")),
+    Validator("copies_demo", partial(copies_demo, skill="fermi")),
     Validator("no_assumptions", _no_assumptions),
     Validator("no_calculation", _no_calculation),
     Validator("wrong_arithmetic", _wrong_fermi_arithmetic),

@@ -12,7 +12,7 @@ from functools import partial
 from agentinstruct.metrics.arithmetic import arithmetic_error
 from agentinstruct.metrics.grounding import numbers
 from agentinstruct.metrics.text import PairView, words
-from agentinstruct.metrics.validators import Validator, _copies_demo, _malformed_instruction
+from agentinstruct.metrics.validators import Validator, copies_demo, malformed_instruction
 
 MIN_WORKED_EXAMPLES = 2
 MAX_ANSWER_WORDS = 30
@@ -130,7 +130,7 @@ def _no_worked_examples(view: PairView) -> str | None:
 
 
 def _malformed(view: PairView) -> str | None:
-    reason = _malformed_instruction(view)
+    reason = malformed_instruction(view)
     return None if reason == "the instruction is a list of notes" else reason
 
 
@@ -222,7 +222,7 @@ def _wrong_example_arithmetic(view: PairView) -> str | None:
 VALIDATORS: tuple[Validator, ...] = (
     Validator("no_worked_examples", _no_worked_examples),
     Validator("malformed_instruction", _malformed),
-    Validator("copies_demo", partial(_copies_demo, skill="few_shot_reasoning")),
+    Validator("copies_demo", partial(copies_demo, skill="few_shot_reasoning")),
     Validator("wrong_example_arithmetic", _wrong_example_arithmetic),
     Validator("format_not_followed", _format_not_followed),
     Validator("continues_examples", _continues_examples),

@@ -11,7 +11,7 @@ from functools import partial
 
 from agentinstruct.metrics.grounding import STEM_KEY_LENGTH, content_stems, derivable, numbers, sentences, stem
 from agentinstruct.metrics.text import STOPWORDS, PairView, words
-from agentinstruct.metrics.validators import Validator, _copies_demo, _malformed_instruction, _no_question
+from agentinstruct.metrics.validators import Validator, copies_demo, malformed_instruction, no_question
 
 MIN_OPTIONS, MAX_OPTIONS = 3, 5
 _INLINE_OPTION = re.compile(r"\(([A-Ha-h])\)\s*([^()]*?)(?=\s*\([A-Ha-h]\)|$)", re.DOTALL)
@@ -67,7 +67,7 @@ def _malformed_question(view: PairView) -> str | None:
     that an option may end on a function word ("(D) pay for")."""
     if parse_options(view.instruction):
         view = PairView(view.passage, f"{view.instruction.rstrip()}.", view.response)
-    return _malformed_instruction(view)
+    return malformed_instruction(view)
 
 
 _PICK_AT_START = re.compile(
@@ -218,9 +218,9 @@ def _two_options_stated(view: PairView) -> str | None:
 
 
 VALIDATORS: tuple[Validator, ...] = (
-    Validator("no_question", _no_question),
+    Validator("no_question", no_question),
     Validator("malformed_instruction", _malformed_question),
-    Validator("copies_demo", partial(_copies_demo, skill="multiple_choice")),
+    Validator("copies_demo", partial(copies_demo, skill="multiple_choice")),
     Validator("option_count", _option_count),
     Validator("duplicate_options", _duplicate_options),
     Validator("answer_not_an_option", _answer_not_an_option),

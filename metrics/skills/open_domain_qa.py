@@ -13,14 +13,14 @@ from agentinstruct.metrics.grounding import entity_words
 from agentinstruct.metrics.text import PairView, content_words
 from agentinstruct.metrics.validators import (
     Validator,
-    _constraint_violated,
-    _contradicts_passage,
-    _copies_demo,
-    _first_question,
-    _invented_details,
-    _malformed_instruction,
-    _no_question,
-    _unsupported_statement,
+    constraint_violated,
+    contradicts_passage,
+    copies_demo,
+    first_question,
+    invented_details,
+    malformed_instruction,
+    no_question,
+    unsupported_statement,
 )
 
 # Nouns that can only mean the document a question was written from. "The text of the Magna Carta", "the author of
@@ -115,7 +115,7 @@ def _unnamed_subject(view: PairView) -> str | None:
     """The question does not say what it is about: a "he"/"she" with no name, an "it"/"they" as its subject with
     almost nothing else, or no specific word at all ("What happened next?"). A capitalised name, or two specific
     words ("What is a neap tide?"), is enough to pass."""
-    question = _first_question(view.instruction)
+    question = first_question(view.instruction)
     if entity_words(question):
         return None
     specific = content_words(question) - _GENERIC
@@ -131,18 +131,18 @@ def _unnamed_subject(view: PairView) -> str | None:
 
 
 VALIDATORS: tuple[Validator, ...] = (
-    Validator("no_question", _no_question),
-    Validator("malformed_instruction", _malformed_instruction),
-    Validator("copies_demo", partial(_copies_demo, skill="open_domain_qa")),
+    Validator("no_question", no_question),
+    Validator("malformed_instruction", malformed_instruction),
+    Validator("copies_demo", partial(copies_demo, skill="open_domain_qa")),
     Validator("refers_to_source", _refers_to_source),
     Validator("unnamed_subject", _unnamed_subject),
     Validator("answer_refers_to_source", _answer_refers_to_source),
-    Validator("invented_details", _invented_details),
+    Validator("invented_details", invented_details),
     Validator(
         "unsupported_statement",
-        _unsupported_statement,
-        partial(_unsupported_statement, min_support=0.6, min_stems=3),
+        unsupported_statement,
+        partial(unsupported_statement, min_support=0.6, min_stems=3),
     ),
-    Validator("contradicts_passage", _contradicts_passage),
-    Validator("constraint_violated", _constraint_violated),
+    Validator("contradicts_passage", contradicts_passage),
+    Validator("constraint_violated", constraint_violated),
 )

@@ -8,7 +8,7 @@ from functools import partial
 from agentinstruct.metrics.grounding import sentences
 from agentinstruct.metrics.skills.text_extraction import copies_demo_source
 from agentinstruct.metrics.text import PairView, words
-from agentinstruct.metrics.validators import Validator, _malformed_instruction
+from agentinstruct.metrics.validators import Validator, malformed_instruction
 
 MIN_LABELS, MAX_LABELS, MAX_LABEL_WORDS = 2, 8, 4
 # "Label: one of x, y, z" (the skill's own form) first, then looser ways of giving a set.
@@ -141,7 +141,7 @@ def _extra_text(view: PairView) -> str | None:
 
 
 VALIDATORS: tuple[Validator, ...] = (
-    Validator("malformed_instruction", _malformed_instruction),
+    Validator("malformed_instruction", malformed_instruction),
     Validator("copies_demo", partial(copies_demo_source, skill="text_classification")),
     Validator("no_label_set", _no_label_set),
     Validator("bad_label_set", _bad_label_set),

@@ -14,7 +14,7 @@ from typing import Any
 
 from agentinstruct.metrics.grounding import entity_words, numbers, stem
 from agentinstruct.metrics.text import STOPWORDS, PairView, words
-from agentinstruct.metrics.validators import Validator, _copies_demo, _malformed_instruction
+from agentinstruct.metrics.validators import Validator, copies_demo, malformed_instruction
 
 _JSON = re.compile(r"\bjson\b", re.IGNORECASE)
 _CSV = re.compile(r"\bcsv\b", re.IGNORECASE)
@@ -296,7 +296,7 @@ def copies_demo_source(view: PairView, skill: str) -> str | None:
     long figure of the worked example that its own passage lacks. Format-led skills write instructions in the demos'
     own words ("... as a JSON list of objects with keys item and price", "Label: one of positive, negative"), so
     their instructions are not compared with the demos word for word."""
-    reason = _copies_demo(PairView(view.passage, "", view.response), skill)
+    reason = copies_demo(PairView(view.passage, "", view.response), skill)
     if reason:
         return reason
     marks = set(entity_words(view.instruction)) | set(words(view.instruction))
@@ -307,7 +307,7 @@ def copies_demo_source(view: PairView, skill: str) -> str | None:
 
 
 VALIDATORS: tuple[Validator, ...] = (
-    Validator("malformed_instruction", _malformed_instruction),
+    Validator("malformed_instruction", malformed_instruction),
     Validator("copies_demo", partial(copies_demo_source, skill="text_extraction")),
     Validator("format_unparsable", _format_unparsable),
     Validator("missing_keys", _missing_keys),

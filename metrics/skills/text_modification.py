@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from agentinstruct.metrics.grounding import constraints, sentences
 from agentinstruct.metrics.text import PairView, words
-from agentinstruct.metrics.validators import Validator, _copies_demo, copied_share
+from agentinstruct.metrics.validators import Validator, copied_share, copies_demo
 
 if TYPE_CHECKING:
     from agentinstruct.metrics.diversity import Embedder
@@ -52,7 +52,7 @@ _NUMBER_WORDS = {
     "fifteen": 15,
     "twenty": 20,
 }
-_N = r"(\d+|" + "|".join(_NUMBER_WORDS) + r")"
+COUNT_PATTERN = r"(\d+|" + "|".join(_NUMBER_WORDS) + r")"
 _QUOTED = r"['\"“‘]([^'\"”’\n]{1,60})['\"”’]"
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+")
@@ -88,7 +88,7 @@ def _plain(text: str) -> str:
     return " ".join(text.split())
 
 
-def _count(word: str) -> int:
+def number_value(word: str) -> int:
     return int(word) if word.isdigit() else _NUMBER_WORDS[word.lower()]
 
 
@@ -164,7 +164,7 @@ def _copies_demo_text(view: PairView) -> str | None:
     demo text rather than its own: it names people or places of the demo text that its text does not have ("Rewrite
     Lena's quote ..."). Requests are short and generic ("Rewrite the text in all capital letters."), so sharing the
     demos' wording alone is no copy."""
-    reason = _copies_demo(PairView(view.passage, "", view.response), skill=SKILL)
+    reason = copies_demo(PairView(view.passage, "", view.response), skill=SKILL)
     if reason or not view.passage:
         return reason
     foreign = sorted(_entities(view.instruction) & _demo_entities() - set(words(view.passage)))
@@ -231,43 +231,44 @@ def _capitalization_ignored(view: PairView) -> str | None:
 
 # Vocabulary limits.
 
-_LETTER = re.compile(r"\bthe letter\s+['\"“‘]?([A-Za-z])\b")
+LETTER_REQUEST = re.compile(r"\bthe letter\s+['\"“‘]?([A-Za-z])\b")
 _NEGATION = re.compile(r"\b(?:without|no|avoid\w*|never|not|don't|don’t)\b", re.I)
-_MAX_LETTERS = re.compile(
+MAX_LETTERS_REQUEST = re.compile(
     r"\bwords?\s+(?:of|with|that have|having)\s+"
-    rf"(?P<bound>at most|no more than|up to|not more than|fewer than|less than)\s+(?P<n>{_N[1:-1]})\s+letters\b"
-    rf"|\bno words?\s+(?:longer than|of more than|with more than|over)\s+(?P<n2>{_N[1:-1]})\s+letters\b"
-    rf"|\bwords?\s+of\s+(?P<n3>{_N[1:-1]})\s+letters\s+or\s+(?:fewer|less)\b",
+    r"(?P<bound>at most|no more than|up to|not more than|fewer than|less than)\s+"
+    rf"(?P<n>{COUNT_PATTERN[1:-1]})\s+letters\b"
+    rf"|\bno words?\s+(?:longer than|of more than|with more than|over)\s+(?P<n2>{COUNT_PATTERN[1:-1]})\s+letters\b"
+    rf"|\bwords?\s+of\s+(?P<n3>{COUNT_PATTERN[1:-1]})\s+letters\s+or\s+(?:fewer|less)\b",
     re.I,
 )
-_FORBIDDEN = re.compile(
+FORBIDDEN_REQUEST = re.compile(
     rf"\b(?:without(?: using)?|avoid(?:ing)?|(?:do not|don't|don’t|never|not) us(?:e|ing))\s+(?:the|any)?\s*words?\s+"
     rf"((?:{_QUOTED}(?:\s*,\s*|\s*,?\s+(?:or|and|nor)\s+)?)+)",
     re.I,
 )
 
 
-def _vocabulary_limit_broken(view: PairView) -> str | None:
+def vocabulary_limit_broken(view: PairView) -> str | None:
     """A stated vocabulary limit the rewrite breaks: a letter it must not use, words it must not use, or a most
     letters per word (e-mail addresses and links aside). Limits with exceptions ("except names") are not checked."""
     instruction = view.instruction
     if re.search(r"\b(?:except|apart from|other than|aside)\b", instruction, re.I):
         return None
     text = _unquoted(view.response)
-    for match in _LETTER.finditer(instruction):
+    for match in LETTER_REQUEST.finditer(instruction):
         if _NEGATION.search(instruction[max(0, match.start() - 40) : match.start()]):
             letter = match.group(1).lower()
             found = [w for w in re.findall(r"[A-Za-z'’]+", text) if letter in w.lower()]
             if found:
                 return f"the request forbids the letter '{letter}'; the rewrite uses it ('{found[0]}')"
-    match = _MAX_LETTERS.search(instruction)
+    match = MAX_LETTERS_REQUEST.search(instruction)
     if match:
         strict = (match.group("bound") or "").lower() in ("fewer than", "less than")
-        limit = _count(match.group("n") or match.group("n2") or match.group("n3")) - strict
+        limit = number_value(match.group("n") or match.group("n2") or match.group("n3")) - strict
         long = [w for w in re.findall(r"[A-Za-z]+", text) if len(w) > limit]
         if long:
             return f"the request allows words of at most {limit} letters; the rewrite has '{long[0]}'"
-    match = _FORBIDDEN.search(instruction)
+    match = FORBIDDEN_REQUEST.search(instruction)
     if match:
         for word in re.findall(_QUOTED, match.group(1)):
             if re.search(rf"(?<![\w-]){re.escape(word.strip())}(?![\w-])", text, re.I):
@@ -401,7 +402,7 @@ def _keyword_not_replaced(view: PairView) -> str | None:
 _BULLETS = re.compile(r"\bbullet(?:ed)?(?:[- ]point(?:ed)?)?\s+list\b|\bbullet points\b|\b(?:as|in)\s+bullets\b", re.I)
 _BULLET_COUNT = re.compile(
     r"\b(?:(?P<bound>no more than|at most|up to|not more than|at least|no fewer than)\s+)?"
-    rf"{_N}\s+bullet(?:s|\s+points)\b",
+    rf"{COUNT_PATTERN}\s+bullet(?:s|\s+points)\b",
     re.I,
 )
 _BULLET_LINE = re.compile(r"^\s*(?:[-*•–]|\u2022)\s+\S")
@@ -419,7 +420,7 @@ _ITALICS = re.compile(
     r"\b(?:in|as|using)\s+italics?\b|\bitalici[sz]e\w*|\bitalic\s+(?:markdown|text|type|font)\b|\bmarkdown italics\b",
     re.I,
 )
-_COLUMNS = re.compile(rf"\b{_N}\s+columns\b|\b{_N}-column\b", re.I)
+_COLUMNS = re.compile(rf"\b{COUNT_PATTERN}\s+columns\b|\b{COUNT_PATTERN}-column\b", re.I)
 
 
 def _json_keys(instruction: str) -> list[str]:
@@ -463,7 +464,7 @@ def _format_not_followed(view: PairView) -> str | None:
             return f"the request asks for a bulleted list; {len(bullets)} of {len(lines)} lines are bullets"
         count = _BULLET_COUNT.search(instruction)
         if count:
-            wanted, bound = _count(count.group(2)), (count.group("bound") or "").lower()
+            wanted, bound = number_value(count.group(2)), (count.group("bound") or "").lower()
             low, high = (
                 (wanted, 10**6) if bound.startswith(("at least", "no fewer")) else (0 if bound else wanted, wanted)
             )
@@ -501,7 +502,7 @@ def _format_not_followed(view: PairView) -> str | None:
         if len(widths) > 1:
             return f"the rewrite's table rows have different numbers of cells ({sorted(widths)})"
         columns = _COLUMNS.search(instruction)
-        wanted = _count(next(g for g in columns.groups() if g)) if columns else None
+        wanted = number_value(next(g for g in columns.groups() if g)) if columns else None
         if wanted and widths != {wanted}:
             return f"the request asks for a table with {wanted} columns; the rewrite's has {widths.pop()}"
     if _BOLD.search(instruction) and not re.search(r"\*\*[^*\n]+\*\*|__[^_\n]+__|<(?:b|strong)>", response):
@@ -540,13 +541,13 @@ _REMOVE = re.compile(
 )
 _AT_MOST = re.compile(
     rf"\b(?:in|with|using|to|of)\s+(?:no more than|at most|fewer than|under|less than|not more than|a maximum of)"
-    rf"\s+{_N}\s+words\b|\b{_N}\s+words\s+or\s+(?:fewer|less)\b",
+    rf"\s+{COUNT_PATTERN}\s+words\b|\b{COUNT_PATTERN}\s+words\s+or\s+(?:fewer|less)\b",
     re.I,
 )
 _NOT_LONGER = re.compile(r"\b(?:add\w*|explain\w*|includ\w*|defin\w*|glossary)\b", re.I)
 _FORMATTING = re.compile(r"\b(?:bullet\w*|formatting|markdown|numbering|line breaks?|headings?)\b", re.I)
-_AT_LEAST = re.compile(rf"\b(?:at least|no fewer than|no less than|a minimum of)\s+{_N}\s+words\b", re.I)
-_ABOUT = re.compile(rf"\b(?:about|around|roughly|approximately)\s+{_N}\s+words\b", re.I)
+_AT_LEAST = re.compile(rf"\b(?:at least|no fewer than|no less than|a minimum of)\s+{COUNT_PATTERN}\s+words\b", re.I)
+_ABOUT = re.compile(rf"\b(?:about|around|roughly|approximately)\s+{COUNT_PATTERN}\s+words\b", re.I)
 
 
 def _length_wrong(view: PairView) -> str | None:
@@ -564,15 +565,15 @@ def _length_wrong(view: PairView) -> str | None:
                 return f"the request asks for {constraint.value} sentences; the rewrite has {found}"
     most = _AT_MOST.search(instruction)
     if most:
-        limit = _count(next(g for g in most.groups() if g))
+        limit = number_value(next(g for g in most.groups() if g))
         if count > limit:
             return f"the request asks for at most {limit} words; the rewrite has {count}"
     least = _AT_LEAST.search(instruction)
-    if least and count < _count(least.group(1)):
-        return f"the request asks for at least {_count(least.group(1))} words; the rewrite has {count}"
+    if least and count < number_value(least.group(1)):
+        return f"the request asks for at least {number_value(least.group(1))} words; the rewrite has {count}"
     about = _ABOUT.search(instruction)
-    if about and not 0.5 * _count(about.group(1)) <= count <= 2 * _count(about.group(1)):
-        return f"the request asks for about {_count(about.group(1))} words; the rewrite has {count}"
+    if about and not 0.5 * number_value(about.group(1)) <= count <= 2 * number_value(about.group(1)):
+        return f"the request asks for about {number_value(about.group(1))} words; the rewrite has {count}"
     source = len(words(view.passage))
     if not source:
         return None
@@ -690,8 +691,8 @@ _PARAPHRASE = re.compile(
     re.I,
 )
 _RUN_LIMIT = re.compile(
-    rf"\b(?:phrase|run|string|sequence|stretch)\s+of\s+more\s+than\s+{_N}\s+(?:consecutive\s+)?words\b"
-    rf"|\bmore\s+than\s+{_N}\s+(?:consecutive\s+)?words\s+in\s+a\s+row\b",
+    rf"\b(?:phrase|run|string|sequence|stretch)\s+of\s+more\s+than\s+{COUNT_PATTERN}\s+(?:consecutive\s+)?words\b"
+    rf"|\bmore\s+than\s+{COUNT_PATTERN}\s+(?:consecutive\s+)?words\s+in\s+a\s+row\b",
     re.I,
 )
 _embedder: Embedder | None = None
@@ -737,7 +738,7 @@ def _too_close_to_source(view: PairView) -> str | None:
         return None
     limit = _RUN_LIMIT.search(view.instruction)
     if limit:
-        allowed = _count(next(g for g in limit.groups() if g))
+        allowed = number_value(next(g for g in limit.groups() if g))
         run = longest_shared_run(view.response, view.passage)
         if run > allowed:
             return f"the request allows at most {allowed} copied words in a row; the rewrite copies {run}"
@@ -774,7 +775,7 @@ VALIDATORS: tuple[Validator, ...] = (
     Validator("unchanged", _unchanged),
     Validator("adds_commentary", _adds_commentary),
     Validator("capitalization_ignored", _capitalization_ignored),
-    Validator("vocabulary_limit_broken", _vocabulary_limit_broken),
+    Validator("vocabulary_limit_broken", vocabulary_limit_broken),
     Validator("redaction_incomplete", _redaction_incomplete),
     Validator("placeholder_unused", _placeholder_unused),
     Validator("keyword_not_replaced", _keyword_not_replaced),
