@@ -207,27 +207,33 @@ def _combine(out: Path, parts: list[Path]) -> dict[str, int]:
     """One dataset and one table of each kind from the skills' outputs, written beside and moved over the previous
     ones (a crash leaves them whole). Arrow batches are copied; rows never become Python objects."""
     import datasets
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from agentinstruct.store import quiet_datasets
+    from agentinstruct.store import quiet_datasets, record_features
 
     staging = out / SKILLS_DIR / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
+    (staging / "hf").mkdir(parents=True)
+    arrow_path = staging / "data.arrow"
     counts = {}
-    for table in ("data", *TABLES):
-        name = "train-00000-of-00001.parquet" if table == "data" else f"{table}.parquet"
-        sources = [part / table / name for part in parts]
-        schema = pq.read_schema(sources[0])
-        (staging / table).mkdir(parents=True)
-        counts[table] = 0
-        with pq.ParquetWriter(staging / table / name, schema) as writer:
-            for source in sources:
-                for batch in pq.ParquetFile(source).iter_batches():
-                    writer.write_batch(batch)
-                    counts[table] += batch.num_rows
+    with pa.OSFile(str(arrow_path), "wb") as sink, pa.ipc.new_stream(sink, record_features().arrow_schema) as arrow:
+        for table in ("data", *TABLES):
+            name = "train-00000-of-00001.parquet" if table == "data" else f"{table}.parquet"
+            sources = [part / table / name for part in parts]
+            schema = record_features().arrow_schema if table == "data" else pq.read_schema(sources[0])
+            (staging / table).mkdir(parents=True)
+            counts[table] = 0
+            with pq.ParquetWriter(staging / table / name, schema) as writer:
+                for source in sources:
+                    for batch in pq.ParquetFile(source).iter_batches():
+                        writer.write_batch(batch)
+                        counts[table] += batch.num_rows
+                        if table == "data":
+                            arrow.write_batch(batch)
     with quiet_datasets():
-        combined = datasets.concatenate_datasets([datasets.load_from_disk(str(part)) for part in parts])
-        combined.save_to_disk(str(staging / "hf"))
+        # Memory-mapped: save_to_disk copies Arrow batches, never Python rows.
+        datasets.Dataset.from_file(str(arrow_path)).save_to_disk(str(staging / "hf"))
     for stale in out.glob("data-*.arrow"):
         stale.unlink()
     moves = [(p, out / p.name) for p in (staging / "hf").iterdir()]

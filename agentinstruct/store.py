@@ -282,7 +282,7 @@ class RunStore:
         shutil.rmtree(staging, ignore_errors=True)
         for folder in ("data", "failures", "rejects", "surplus", "arrow", "hf"):
             (staging / folder).mkdir(parents=True)
-        record_schema = _record_features().arrow_schema
+        record_schema = record_features().arrow_schema
         reject_schema = pa.schema(shard_schema().field("rejects").type.value_type)
         failure_schema = pa.schema(shard_schema().field("failures").type.value_type)
         writers = {
@@ -407,7 +407,7 @@ def quiet_datasets():
             datasets.enable_progress_bars()
 
 
-def _record_features():
+def record_features():
     import datasets
 
     string = datasets.Value("string")
@@ -444,7 +444,7 @@ def shard_schema():
     """One row per admitted unit: its key, counts, kept records (+ embeddings), rejects and failures."""
     import pyarrow as pa
 
-    record = _record_features().arrow_schema
+    record = record_features().arrow_schema
     reject = pa.struct(
         [
             pa.field(f.name, pa.string()) if f.name == "messages" else pa.field(f.name, f.type)
