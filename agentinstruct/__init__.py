@@ -1,7 +1,9 @@
 """agentinstruct: AgentInstruct-style synthetic post-training data as self-optimizing DSPy programs, tracked in MLflow.
 
-The flows live in `agentinstruct.programs`, their prompts in `agentinstruct.signatures`, scoring in
-`agentinstruct.metrics`, optimizers in `agentinstruct.optimizers`, seed loading in `agentinstruct.seeds`.
+Python API: `agentinstruct.generate(...)`, `score(...)`, `compile(...)`, `export(...)` take the CLI's options as
+keywords (`agentinstruct.api`). The flows live in `agentinstruct.programs`, their prompts in
+`agentinstruct.signatures`, scoring in `agentinstruct.metrics`, optimizers in `agentinstruct.optimizers`, seed loading
+in `agentinstruct.seeds`.
 """
 
 import os
@@ -13,7 +15,33 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 __version__ = "0.1.0"
 
 from agentinstruct.errors import UserError  # noqa: E402
+from agentinstruct.export import ExportConfig, ExportResult  # noqa: E402
 from agentinstruct.lm import EMBEDDED, build_lm  # noqa: E402
-from agentinstruct.runner import GenerateConfig, GenerateSummary, generate  # noqa: E402
+from agentinstruct.mix import MixSummary  # noqa: E402
+from agentinstruct.optimizers.compile import CompileConfig, CompileResult  # noqa: E402
+from agentinstruct.runner import GenerateConfig, GenerateSummary  # noqa: E402
+from agentinstruct.score import ScoreConfig  # noqa: E402
 
-__all__ = ["EMBEDDED", "GenerateConfig", "GenerateSummary", "UserError", "__version__", "build_lm", "generate"]
+# isort: split
+# Bound last: importing the submodules `agentinstruct.score` and `agentinstruct.export` for the first time sets these
+# names to the modules; from here on the package attributes are the API functions (the modules stay importable).
+from agentinstruct.api import compile, export, generate, score  # noqa: E402, A004
+
+__all__ = [
+    "EMBEDDED",
+    "CompileConfig",
+    "CompileResult",
+    "ExportConfig",
+    "ExportResult",
+    "GenerateConfig",
+    "GenerateSummary",
+    "MixSummary",
+    "ScoreConfig",
+    "UserError",
+    "__version__",
+    "build_lm",
+    "compile",
+    "export",
+    "generate",
+    "score",
+]

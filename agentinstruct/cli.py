@@ -3,204 +3,79 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
+from typing import Any
 
-from agentinstruct.endpoint import DEFAULT_TIMEOUT
+from agentinstruct import api
 from agentinstruct.errors import UserError
-from agentinstruct.formats import FORMATS
-from agentinstruct.metrics.diversity import DEFAULT_DEDUP_THRESHOLD
-from agentinstruct.metrics.scoring import DEFAULT_MIN_QUALITY
-
-DEFAULT_SEEDS = "bundled"
+from agentinstruct.options import add_options, config_from_args
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """One subcommand per config class; its options are the class's fields (`agentinstruct.options`)."""
+    from agentinstruct.doctor import DoctorConfig
+    from agentinstruct.export import ExportConfig
+    from agentinstruct.optimizers.compile import CompileConfig
+    from agentinstruct.runner import GenerateConfig
+    from agentinstruct.score import ScoreConfig
+
     parser = argparse.ArgumentParser(
         prog="agentinstruct",
         description="Generate AgentInstruct-style instruction-response datasets with DSPy programs, tracked in MLflow.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    gen = commands.add_parser("generate", help="generate a dataset from raw seeds")
-    gen.add_argument(
-        "--skill",
-        default="reading_comprehension",
-        help="skill to generate: a name, a comma-separated list, or 'all' (default: %(default)s)",
-    )
-    gen.add_argument(
-        "--mix",
-        help="shares of --n over the skills of a list, as name=weight,... (default: equal; unnamed skills weigh 1)",
-    )
-    gen.add_argument(
-        "--seeds",
-        default=DEFAULT_SEEDS,
-        help="file or folder of .txt/.md/code, .jsonl/.parquet, or a saved HF dataset; "
-        "'bundled' for the sample corpus (default)",
-    )
-    gen.add_argument("--n", type=int, required=True, help="number of records to write")
-    gen.add_argument("--out", required=True, help="output folder (rerun the same command to resume)")
-    gen.add_argument("--lm", default="embedded", help="generator LM: 'embedded' or a DSPy/LiteLLM model string")
-    gen.add_argument("--api-base", help="base URL of an OpenAI-compatible server (vLLM, llama.cpp server, ...)")
-    gen.add_argument("--judge-lm", help="judge LM (used by quality metrics); defaults to --lm")
-    gen.add_argument("--program", help="a compiled program (DSPy JSON state) to generate with")
-    gen.add_argument("--seed", type=int, default=0, help="random seed for every draw (default: %(default)s)")
-    gen.add_argument("--refine-rounds", type=int, default=1, help="Suggester/Editor rounds per instruction")
-    gen.add_argument(
-        "--max-inflight",
-        "--concurrency",
-        type=int,
-        dest="max_inflight",
-        help="LM calls in flight at once, across all units and workers (default: 16 for endpoints, "
-        "1 for the embedded model)",
-    )
-    gen.add_argument(
-        "--timeout",
-        type=float,
-        default=DEFAULT_TIMEOUT,
-        help="seconds one endpoint call may take before it is retried (default: %(default)s)",
-    )
-    gen.add_argument(
-        "--backend",
-        choices=("threads", "ray"),
-        default="threads",
-        help="where units run: threads of this process, or a Ray Data actor pool (default: %(default)s)",
-    )
-    gen.add_argument(
-        "--ray-address",
-        help="a running Ray cluster (the address 'ray start --head' prints); default: a local instance for the run",
-    )
-    gen.add_argument("--text-field", default="text", help="text column of .jsonl/.parquet/HF seeds")
-    gen.add_argument("--max-chars", type=int, default=None, help="maximum characters per seed chunk")
-    gen.add_argument("--temperature", type=float, default=0.7, help="generator sampling temperature")
-    gen.add_argument("--max-tokens", type=int, default=512, help="maximum tokens per generated field")
-    gen.add_argument(
-        "--min-quality",
-        type=float,
-        default=DEFAULT_MIN_QUALITY,
-        help="reject pairs scoring below this in [0, 1]: 0 when a validator fails, else the judge's "
-        "rating mapped to 0-1 (1 without a judge) (default: %(default)s)",
-    )
-    gen.add_argument(
-        "--dedup-threshold",
-        type=float,
-        default=DEFAULT_DEDUP_THRESHOLD,
-        help="reject pairs this cosine-similar to a kept one (default: %(default)s)",
-    )
-    gen.add_argument("--embedding-model", help="a sentence-transformers model folder (default: all-MiniLM-L6-v2)")
-    gen.add_argument(
-        "--model-checks",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="check every pair with the embedded model too (about 1 s a pair); default: on when --lm is embedded",
-    )
-    gen.add_argument("--quiet", action="store_true", help="no progress bar")
-
-    score = commands.add_parser("score", help="score a chat dataset: validators, LLM judge, diversity")
-    score.add_argument("dataset", help="a folder written by generate, a .jsonl/.parquet file, or a saved HF dataset")
-    score.add_argument("--out", required=True, help="folder for report.json and records.parquet")
-    score.add_argument(
-        "--judge-lm",
-        help="also rate rows with this judge LM (an endpoint; the embedded 270M model adds nothing measurable, see "
-        "README); default: no judge",
-    )
-    score.add_argument("--api-base", help="base URL of an OpenAI-compatible server for the judge")
-    score.add_argument("--embedding-model", help="a sentence-transformers model folder (default: all-MiniLM-L6-v2)")
-    score.add_argument(
-        "--dedup-threshold",
-        type=float,
-        default=DEFAULT_DEDUP_THRESHOLD,
-        help="cosine similarity at which a row duplicates an earlier one (default: %(default)s)",
-    )
-    score.add_argument(
-        "--model-checks",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="check every row with the embedded model too (about 1 s a row) (default: on)",
-    )
-    score.add_argument("--split", help="the split to score when the dataset has several")
-    score.add_argument("--skill", help="skill whose validators apply (default: the dataset's `skill` column)")
-    score.add_argument("--concurrency", type=int, default=1, help="rows judged in parallel")
-    score.add_argument(
-        "--format",
-        choices=("auto", *FORMATS),
-        default="auto",
-        help="the dataset's format; auto detects it from the columns (default: %(default)s)",
-    )
-    score.add_argument("--quiet", action="store_true", help="no progress bar")
-
-    export = commands.add_parser(
-        "export", help="write a dataset in the format a training tool reads (TRL, LLaMA-Factory, OpenAI)"
-    )
-    export.add_argument("dataset", help="a folder written by generate (or any dataset score reads)")
-    export.add_argument(
-        "--format",
-        required=True,
-        choices=FORMATS,
-        help="messages (TRL, orca-agentinstruct), openai (chat fine-tuning JSONL), sharegpt or alpaca (LLaMA-Factory)",
-    )
-    export.add_argument("--out", required=True, help="file to write: .jsonl, or .parquet (not for openai)")
-    export.add_argument("--min-quality", type=float, help="keep only records whose quality is at least this")
-    export.add_argument("--skill", help="keep only records of this skill")
-    export.add_argument(
-        "--drop-unsupported",
-        action="store_true",
-        help="skip (and count) records the format cannot carry instead of refusing to export",
-    )
-    export.add_argument("--split", help="the split to export when the dataset has several")
-
-    comp = commands.add_parser("compile", help="optimize a skill's flows with a DSPy optimizer against the metrics")
-    comp.add_argument("--skill", default="reading_comprehension", help="skill to compile (default: %(default)s)")
-    comp.add_argument("--seeds", default=DEFAULT_SEEDS, help="seeds to train and validate on ('bundled' by default)")
-    comp.add_argument("--optimizer", required=True, help="bootstrap, random-search, mipro, gepa or simba")
-    comp.add_argument("--out", required=True, help="file to save the compiled program to (DSPy JSON state)")
-    comp.add_argument("--lm", default="embedded", help="generator LM (default: %(default)s)")
-    comp.add_argument("--api-base", help="base URL of an OpenAI-compatible server")
-    comp.add_argument("--prompt-lm", help="LM for MIPROv2 proposals / GEPA reflection (default: --lm)")
-    comp.add_argument("--judge-lm", help="judge LM; without it the metric uses validators and novelty only")
-    comp.add_argument(
-        "--model-checks",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="the embedded model's checks in the metric; default: on when --lm is embedded",
-    )
-    comp.add_argument("--val-fraction", type=float, default=0.3, help="held-out share of the seeds")
-    comp.add_argument(
-        "--val-draws", type=int, default=3, help="draws (plans) per held-out seed when scoring (default: %(default)s)"
-    )
-    comp.add_argument("--budget", type=int, help="most generator LM calls the optimizer may spend")
-    comp.add_argument("--seed", type=int, default=0, help="random seed (split, plans, optimizer)")
-    comp.add_argument("--refine-rounds", type=int, default=1, help="Suggester/Editor rounds per instruction")
-    comp.add_argument("--max-demos", type=int, default=2, help="most bootstrapped demos per predictor")
-    comp.add_argument("--max-seeds", type=int, help="use only this many seeds (by seed id)")
-    comp.add_argument("--text-field", default="text", help="text column of .jsonl/.parquet/HF seeds")
-    comp.add_argument("--quiet", action="store_true", help="no progress messages")
-
-    doctor = commands.add_parser(
-        "doctor", help="check this machine: versions, the llama.cpp build, the models, MLflow, an endpoint"
-    )
-    doctor.add_argument("--lm", help="also make one tiny call to this endpoint model")
-    doctor.add_argument("--api-base", help="also check that this OpenAI-compatible server answers")
-    doctor.add_argument("--embedding-model", help="a sentence-transformers model folder (default: all-MiniLM-L6-v2)")
+    for name, config_class, help_text, quiet in (
+        ("generate", GenerateConfig, "generate a dataset from raw seeds", "no progress bar"),
+        ("score", ScoreConfig, "score a chat dataset: validators, LLM judge, diversity", "no progress bar"),
+        (
+            "export",
+            ExportConfig,
+            "write a dataset in the format a training tool reads (TRL, LLaMA-Factory, OpenAI)",
+            None,
+        ),
+        (
+            "compile",
+            CompileConfig,
+            "optimize a skill's flows with a DSPy optimizer against the metrics",
+            "no progress bars or messages",
+        ),
+        (
+            "doctor",
+            DoctorConfig,
+            "check this machine: versions, the llama.cpp build, the models, MLflow, an endpoint",
+            None,
+        ),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.set_defaults(config_class=config_class)
+        add_options(command, config_class)
+        if quiet:
+            command.add_argument("--quiet", action="store_true", help=quiet)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    show_progress = not getattr(args, "quiet", False)
     try:
+        config = config_from_args(args.config_class, args)
         if args.command == "generate":
-            return _generate(args)
+            return _generate(config, show_progress)
         if args.command == "score":
-            return _score(args)
-        if args.command == "compile":
-            return _compile(args)
-        if args.command == "export":
-            return _export(args)
-        if args.command == "doctor":
+            quiet_libraries()
+            print(format_report(api.score(config.dataset, show_progress=show_progress, **_options(config))))
+        elif args.command == "compile":
+            quiet_libraries()
+            print(format_result(api.compile(config, show_progress=show_progress)))
+        elif args.command == "export":
+            print(format_export(api.export(config.dataset, **_options(config))))
+        elif args.command == "doctor":
             quiet_libraries()
             from agentinstruct.doctor import run_doctor
 
-            return run_doctor(args.lm, args.api_base, args.embedding_model)
+            return run_doctor(config.lm, config.api_base, config.embedding_model)
     except UserError as exc:
         from agentinstruct.tracking import redact
 
@@ -213,16 +88,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _options(config: Any) -> dict[str, Any]:
+    """A config's fields but the positional dataset, as keywords."""
+    return {f.name: getattr(config, f.name) for f in fields(config) if f.name != "dataset"}
+
+
 def quiet_libraries() -> None:
     """Keep the terminal for our progress bar and summary: library chatter goes below WARNING."""
     import logging
     import warnings
 
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    # Nothing is downloaded at run time: models come from installed packages or local folders.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    api.offline_environment()
     warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow(\.|$)")
     import mlflow  # noqa: F401  (MLflow sets its loggers' levels on import; ours must come after)
 
@@ -230,45 +106,11 @@ def quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _seeds_path(value: str) -> str:
-    """`bundled` names the sample corpus shipped with the package; anything else is a path."""
-    from agentinstruct.seeds import BUNDLED_CORPUS
-
-    return str(BUNDLED_CORPUS) if value == DEFAULT_SEEDS else value
-
-
-def _generate(args: argparse.Namespace) -> int:
+def _generate(config: Any, show_progress: bool) -> int:
     quiet_libraries()
     from agentinstruct.mix import MixSummary, format_mix_summary
-    from agentinstruct.runner import GenerateConfig, generate
-    from agentinstruct.seeds import DEFAULT_MAX_CHARS
 
-    config = GenerateConfig(
-        skill=args.skill,
-        mix=args.mix,
-        seeds=_seeds_path(args.seeds),
-        n=args.n,
-        out=args.out,
-        lm=args.lm,
-        api_base=args.api_base,
-        judge_lm=args.judge_lm,
-        program=args.program,
-        seed=args.seed,
-        refine_rounds=args.refine_rounds,
-        max_inflight=args.max_inflight,
-        timeout=args.timeout,
-        backend=args.backend,
-        ray_address=args.ray_address,
-        text_field=args.text_field,
-        max_chars=args.max_chars or DEFAULT_MAX_CHARS,
-        temperature=args.temperature,
-        max_tokens=args.max_tokens,
-        min_quality=args.min_quality,
-        dedup_threshold=args.dedup_threshold,
-        embedding_model=args.embedding_model,
-        model_checks=args.model_checks,
-    )
-    summary = generate(config, show_progress=not args.quiet)
+    summary = api.generate(config, show_progress=show_progress)
     print(format_mix_summary(summary) if isinstance(summary, MixSummary) else format_summary(summary))
     if summary.pairs == 0:
         print(
@@ -280,70 +122,22 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _score(args: argparse.Namespace) -> int:
-    quiet_libraries()
-    from agentinstruct.score import ScoreConfig, format_report, score_dataset
+def format_report(report: dict[str, Any]) -> str:
+    from agentinstruct.score import format_report as format_score_report
 
-    if not 0 < args.dedup_threshold <= 1:
-        raise UserError(f"--dedup-threshold must be in (0, 1], got {args.dedup_threshold}")
-    config = ScoreConfig(
-        dataset=args.dataset,
-        out=args.out,
-        judge_lm=args.judge_lm,
-        api_base=args.api_base,
-        embedding_model=args.embedding_model,
-        dedup_threshold=args.dedup_threshold,
-        split=args.split,
-        skill=args.skill,
-        concurrency=max(1, args.concurrency),
-        format=args.format,
-        model_checks=args.model_checks,
-    )
-    print(format_report(score_dataset(config, show_progress=not args.quiet)))
-    return 0
+    return format_score_report(report)
 
 
-def _export(args: argparse.Namespace) -> int:
-    from agentinstruct.export import ExportConfig, export_dataset, format_export
+def format_result(result: Any) -> str:
+    from agentinstruct.optimizers.compile import format_result as format_compile_result
 
-    config = ExportConfig(
-        dataset=args.dataset,
-        format=args.format,
-        out=args.out,
-        min_quality=args.min_quality,
-        skill=args.skill,
-        drop_unsupported=args.drop_unsupported,
-        split=args.split,
-    )
-    print(format_export(export_dataset(config)))
-    return 0
+    return format_compile_result(result)
 
 
-def _compile(args: argparse.Namespace) -> int:
-    quiet_libraries()
-    from agentinstruct.optimizers.compile import CompileConfig, compile_program, format_result
+def format_export(result: Any) -> str:
+    from agentinstruct.export import format_export as format_export_result
 
-    config = CompileConfig(
-        skill=args.skill,
-        seeds=_seeds_path(args.seeds),
-        optimizer=args.optimizer,
-        out=args.out,
-        lm=args.lm,
-        api_base=args.api_base,
-        prompt_lm=args.prompt_lm,
-        judge_lm=args.judge_lm,
-        model_checks=args.model_checks,
-        val_fraction=args.val_fraction,
-        val_draws=args.val_draws,
-        budget=args.budget,
-        seed=args.seed,
-        refine_rounds=args.refine_rounds,
-        max_demos=args.max_demos,
-        max_seeds=args.max_seeds,
-        text_field=args.text_field,
-    )
-    print(format_result(compile_program(config, show_progress=not args.quiet)))
-    return 0
+    return format_export_result(result)
 
 
 def format_summary(summary) -> str:
@@ -373,9 +167,9 @@ def format_summary(summary) -> str:
         + (f"; given up: {_counts(summary.gave_up)}" if summary.gave_up else ""),
         f"tokens          {summary.tokens_in} in, {summary.tokens_out} out",
         f"wall time       {summary.wall_seconds:.1f} s ({summary.pairs_per_second:.3f} pairs/s)",
-        f"dataset         {summary.out}  (datasets.load_from_disk)"
+        f"dataset         {summary.out}  (datasets.load_dataset(DIR); card in README.md)"
         + (f"; {summary.surplus} more pairs in surplus/ (finished after --n was reached)" if summary.surplus else ""),
-        f"mlflow run      {summary.run_id}  (mlflow ui --backend-store-uri sqlite:///mlflow.db)",
+        f"mlflow run      {summary.run_id}  ({mlflow_ui_hint()})",
     ]
     for note in summary.notes:
         lines.append(f"note            {note}")
@@ -387,6 +181,16 @@ def format_summary(summary) -> str:
             "see failures/failures.parquet"
         )
     return "\n".join(lines)
+
+
+def mlflow_ui_hint() -> str:
+    """The command that opens this run's MLflow store (wherever MLFLOW_TRACKING_URI points)."""
+    from agentinstruct.tracking import redact, tracking_uri
+
+    uri = tracking_uri()
+    if uri.startswith(("http://", "https://", "databricks")):
+        return f"open {redact(uri)}"
+    return f"mlflow ui --backend-store-uri {uri}"
 
 
 def _counts(counts: dict[str, int]) -> str:

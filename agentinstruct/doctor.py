@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from agentinstruct.options import option
+
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
 # llama.cpp's name for a CPU feature it was compiled with -> the Linux /proc/cpuinfo flag that means the CPU has it.
@@ -203,6 +205,15 @@ def endpoint_check(lm_name: str | None, api_base: str | None) -> Check:
     except (OSError, ValueError) as exc:
         return Check("endpoint", FAIL, f"{where} does not answer: {' '.join(str(exc).split())[:200]}")
     return Check("endpoint", OK, f"{where} answers; it serves {', '.join(map(str, models)) or 'no listed model'}")
+
+
+@dataclass
+class DoctorConfig:
+    """What `agentinstruct doctor` is asked to check beyond this machine."""
+
+    lm: str | None = option(None, help="also make one tiny call to this endpoint model")
+    api_base: str | None = option(None, help="also check that this OpenAI-compatible server answers")
+    embedding_model: str | None = option(None, help="a sentence-transformers model folder (default: all-MiniLM-L6-v2)")
 
 
 def run_doctor(

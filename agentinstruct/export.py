@@ -21,6 +21,7 @@ from agentinstruct.formats import (
     write_chat,
     write_rows,
 )
+from agentinstruct.options import option
 
 SUFFIXES = (".jsonl", ".parquet")
 UNREADABLE = "unreadable input row"
@@ -28,15 +29,21 @@ UNREADABLE = "unreadable input row"
 
 @dataclass
 class ExportConfig:
-    """What `agentinstruct export` was asked to do."""
+    """What `agentinstruct export` is asked to do: each field is a CLI option and a keyword of
+    `agentinstruct.export`."""
 
-    dataset: str
-    format: str
-    out: str
-    min_quality: float | None = None
-    skill: str | None = None
-    drop_unsupported: bool = False
-    split: str | None = None
+    dataset: str = option(positional=True, help="a folder written by generate (or any dataset score reads)")
+    format: str = option(
+        choices=FORMATS,
+        help="messages (TRL, orca-agentinstruct), openai (chat fine-tuning JSONL), sharegpt or alpaca (LLaMA-Factory)",
+    )
+    out: str = option(help="file to write: .jsonl, or .parquet (not for openai)")
+    min_quality: float | None = option(None, help="keep only records whose quality is at least this")
+    skill: str | None = option(None, help="keep only records of this skill")
+    drop_unsupported: bool = option(
+        False, help="skip (and count) records the format cannot carry instead of refusing to export"
+    )
+    split: str | None = option(None, help="the split to export when the dataset has several")
 
 
 @dataclass

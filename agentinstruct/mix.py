@@ -122,6 +122,7 @@ def generate_mix(config: GenerateConfig, skills: list[str], *, show_progress: bo
     """
     import mlflow
 
+    from agentinstruct.card import CARD, log_card, write_card
     from agentinstruct.runner import generate
     from agentinstruct.seeds import load_seeds
     from agentinstruct.tracking import store_lock, tracked_run
@@ -169,9 +170,11 @@ def generate_mix(config: GenerateConfig, skills: list[str], *, show_progress: bo
         metrics = {"pairs": summary.pairs, "failures": summary.failures, "rejected": summary.rejected}
         for name, figures in summary.skills.items():
             metrics.update({f"{name}/{key}": value for key, value in figures.items() if _is_number(value)})
+        card = write_card(out, config, summary)
         with store_lock():
             mlflow.log_metrics(metrics)
             mlflow.log_artifact(str(out / "summary.json"))
+            log_card(card, out / CARD)
     return summary
 
 
@@ -206,15 +209,14 @@ def _is_number(value: Any) -> bool:
 def _combine(out: Path, parts: list[Path]) -> dict[str, int]:
     """One dataset and one table of each kind from the skills' outputs, written beside and moved over the previous
     ones (a crash leaves them whole). Arrow batches are copied; rows never become Python objects."""
-    import datasets
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from agentinstruct.store import quiet_datasets, record_features
+    from agentinstruct.store import publish_saved_dataset, record_features
 
     staging = out / SKILLS_DIR / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
-    (staging / "hf").mkdir(parents=True)
+    staging.mkdir(parents=True)
     arrow_path = staging / "data.arrow"
     counts = {}
     with pa.OSFile(str(arrow_path), "wb") as sink, pa.ipc.new_stream(sink, record_features().arrow_schema) as arrow:
@@ -231,21 +233,18 @@ def _combine(out: Path, parts: list[Path]) -> dict[str, int]:
                         counts[table] += batch.num_rows
                         if table == "data":
                             arrow.write_batch(batch)
-    with quiet_datasets():
-        # Memory-mapped: save_to_disk copies Arrow batches, never Python rows.
-        datasets.Dataset.from_file(str(arrow_path)).save_to_disk(str(staging / "hf"))
-    for stale in out.glob("data-*.arrow"):
-        stale.unlink()
-    moves = [(p, out / p.name) for p in (staging / "hf").iterdir()]
-    moves += [(p, out / table / p.name) for table in ("data", *TABLES) for p in (staging / table).iterdir()]
+    moves = [(p, out / table / p.name) for table in ("data", *TABLES) for p in (staging / table).iterdir()]
     for source, target in moves:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(source, target)
+    publish_saved_dataset(arrow_path, staging / "hf", out)
     shutil.rmtree(staging)
     return counts
 
 
 def format_mix_summary(summary: MixSummary) -> str:
+    from agentinstruct.cli import mlflow_ui_hint
+
     header = f"{'skill':<22} {'pairs':>9} {'pass rate':>9} {'failures':>8} {'rejected':>8} {'calls/pair':>10}"
     lines = [header]
     for name, figures in summary.skills.items():
@@ -258,7 +257,8 @@ def format_mix_summary(summary: MixSummary) -> str:
         f"pairs written   {summary.pairs} of {summary.requested} requested ({summary.surplus} surplus)",
         f"LM calls        {summary.lm_calls}",
         f"wall time       {summary.wall_seconds:.1f} s",
-        f"dataset         {summary.out}  (datasets.load_from_disk; each skill's job in {summary.out}/{SKILLS_DIR}/)",
-        f"mlflow run      {summary.run_id}  (one nested run per skill)",
+        f"dataset         {summary.out}  (datasets.load_dataset(DIR, name=SKILL or 'all'); card in README.md; "
+        f"each skill's job in {summary.out}/{SKILLS_DIR}/)",
+        f"mlflow run      {summary.run_id}  (one nested run per skill; {mlflow_ui_hint()})",
     ]
     return "\n".join(lines)

@@ -64,7 +64,8 @@ def add_options(parser: argparse.ArgumentParser, config_class: type) -> None:
             default = spec.default_factory()  # type: ignore[misc]
         required = default is MISSING
         help_text = meta[_HELP]
-        if not required and default not in (None, False, [], ()) and "%(default)" not in help_text:
+        shown = default is not None and default is not False and default != []
+        if not required and shown and "%(default)" not in help_text:
             help_text += " (default: %(default)s)"
         kwargs: dict[str, Any] = {"help": help_text}
         if meta["metavar"]:

@@ -22,13 +22,15 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from agentinstruct.card import CARD, log_card, write_card
 from agentinstruct.endpoint import DEFAULT_MAX_INFLIGHT, DEFAULT_TIMEOUT
 from agentinstruct.errors import UserError
 from agentinstruct.lm import EMBEDDED, JUDGE_SETTINGS, LMSpec, check_lm, role_api_base
 from agentinstruct.metrics.diversity import DEFAULT_DEDUP_THRESHOLD
 from agentinstruct.metrics.scoring import DEFAULT_MIN_QUALITY
 from agentinstruct.mix import MixSummary, generate_mix, parse_mix, resolve_skills
-from agentinstruct.seeds import DEFAULT_MAX_CHARS, Seed, load_seeds
+from agentinstruct.options import option
+from agentinstruct.seeds import BUNDLED, DEFAULT_MAX_CHARS, Seed, load_seeds, seeds_path
 from agentinstruct.store import AdmittedUnit, RunStore, UnitKey
 from agentinstruct.units import UnitSpec, UnitTask, score_from_data
 
@@ -41,36 +43,68 @@ so the end of a run costs the same at a million records as at a thousand."""
 
 @dataclass
 class GenerateConfig:
-    """What `agentinstruct generate` was asked to do (the CLI's options)."""
+    """What `agentinstruct generate` is asked to do: each field is a CLI option and a keyword of
+    `agentinstruct.generate` (`agentinstruct.options`)."""
 
-    skill: str
-    """One skill, a comma-separated list, or `all` (`agentinstruct.mix`)."""
-    seeds: str
-    n: int
-    out: str
-    mix: str | None = None
-    """`name=weight,...` over the skills of a list: their shares of `n` (default: equal)."""
-    lm: str = EMBEDDED
-    api_base: str | None = None
-    judge_lm: str | None = None
-    program: str | None = None
-    seed: int = 0
-    refine_rounds: int = 1
-    max_inflight: int | None = None
-    """LM calls in flight at once (None: 16 for endpoints; 1 for the embedded model, which runs one call at a time)."""
-    timeout: float = DEFAULT_TIMEOUT
-    backend: str = "threads"
-    ray_address: str | None = None
-    text_field: str = "text"
-    max_chars: int = DEFAULT_MAX_CHARS
-    temperature: float = 0.7
-    max_tokens: int = 512
-    min_quality: float = DEFAULT_MIN_QUALITY
-    dedup_threshold: float = DEFAULT_DEDUP_THRESHOLD
-    embedding_model: str | None = None
-    model_checks: bool | None = None
-    """The embedded model's checks on every pair (`metrics/lm_checks.py`); None: only when the generator is the
-    embedded model (an endpoint run would wait on the local model)."""
+    n: int = option(help="number of records to write")
+    out: str = option(help="output folder (rerun the same command to resume)")
+    skill: str = option("reading_comprehension", help="skill to generate: a name, a comma-separated list, or 'all'")
+    mix: str | None = option(
+        None,
+        help="shares of --n over the skills of a list, as name=weight,... (default: equal; unnamed skills weigh 1)",
+    )
+    seeds: str = option(
+        BUNDLED,
+        help="file or folder of .txt/.md/code, .jsonl/.parquet, or a saved HF dataset; 'bundled' for the sample corpus",
+    )
+    lm: str = option(EMBEDDED, help="generator LM: 'embedded' or a DSPy/LiteLLM model string")
+    api_base: str | None = option(None, help="base URL of an OpenAI-compatible server (vLLM, llama.cpp server, ...)")
+    judge_lm: str | None = option(None, help="judge LM (used by quality metrics); default: no judge")
+    program: str | None = option(None, help="a compiled program (DSPy JSON state) to generate with")
+    seed: int = option(0, help="random seed for every draw")
+    refine_rounds: int = option(1, help="Suggester/Editor rounds per instruction")
+    max_inflight: int | None = option(
+        None,
+        aliases=("--concurrency",),
+        help="LM calls in flight at once, across all units and workers (default: 16 for endpoints, 1 for the embedded "
+        "model, which runs one call at a time)",
+    )
+    timeout: float = option(DEFAULT_TIMEOUT, help="seconds one endpoint call may take before it is retried")
+    backend: str = option(
+        "threads",
+        choices=("threads", "ray"),
+        help="where units run: threads of this process, or a Ray Data actor pool",
+    )
+    ray_address: str | None = option(
+        None,
+        help="a running Ray cluster (the address 'ray start --head' prints); default: a local instance for the run",
+    )
+    text_field: str = option("text", help="text column of .jsonl/.parquet/HF seeds")
+    max_chars: int = option(DEFAULT_MAX_CHARS, help="maximum characters per seed chunk")
+    temperature: float = option(0.7, help="generator sampling temperature, 0 to 2")
+    max_tokens: int = option(512, help="maximum tokens per generated field")
+    min_quality: float = option(
+        DEFAULT_MIN_QUALITY,
+        help="reject pairs scoring below this in [0, 1]: 0 when a validator fails, else the judge's rating mapped to "
+        "0-1 (1 without a judge)",
+    )
+    dedup_threshold: float = option(
+        DEFAULT_DEDUP_THRESHOLD, help="reject pairs this cosine-similar to a kept one, in (0, 1]"
+    )
+    embedding_model: str | None = option(None, help="a sentence-transformers model folder (default: all-MiniLM-L6-v2)")
+    model_checks: bool | None = option(
+        None,
+        help="check every pair with the embedded model too (about 1 s a pair); default: on when --lm is embedded "
+        "(an endpoint run would wait on the local model)",
+    )
+    license: str | None = option(
+        None,
+        help="licence of the generated dataset, for its card (an SPDX id such as cc-by-4.0; default: 'other', the "
+        "seeds' licences govern)",
+    )
+
+    def __post_init__(self) -> None:
+        self.seeds = seeds_path(self.seeds)
 
     @property
     def uses_model_checks(self) -> bool:
@@ -97,6 +131,12 @@ class GenerateConfig:
             raise UserError(f"--min-quality must be in [0, 1], got {self.min_quality}")
         if not 0 < self.dedup_threshold <= 1:
             raise UserError(f"--dedup-threshold must be in (0, 1], got {self.dedup_threshold}")
+        if not 0 <= self.temperature <= 2:
+            raise UserError(f"--temperature must be between 0 and 2, got {self.temperature}")
+        if self.max_tokens < 1:
+            raise UserError(f"--max-tokens must be at least 1, got {self.max_tokens}")
+        if self.max_chars < 1:
+            raise UserError(f"--max-chars must be at least 1, got {self.max_chars}")
 
     @property
     def inflight(self) -> int:
@@ -323,7 +363,8 @@ def _generate(
             )
         summary.notes = notes
         store.write_summary(asdict(summary))
-        _log_run_outputs(summary, store, pipeline)
+        card = write_card(store.out, config, summary)
+        _log_run_outputs(summary, store, pipeline, card)
         mlflow.log_metric("traces_logged", summary.traces_logged)
     return summary
 
@@ -554,7 +595,7 @@ def _judge_figures(store: RunStore, pairs: int, totals: _Totals, judged: bool) -
     return figures
 
 
-def _log_run_outputs(summary: GenerateSummary, store: RunStore, pipeline) -> None:
+def _log_run_outputs(summary: GenerateSummary, store: RunStore, pipeline, card: str) -> None:
     import mlflow
     import pandas as pd
     from mlflow.data.dataset_source_registry import resolve_dataset_source
@@ -614,6 +655,7 @@ def _log_run_outputs(summary: GenerateSummary, store: RunStore, pipeline) -> Non
                 artifact_file="samples.json",
             )
         mlflow.log_artifact(str(store.out / "summary.json"))
+        log_card(card, store.out / CARD)
         for table in ("failures", "rejects", "surplus"):
             mlflow.log_artifact(str(store.out / table / f"{table}.parquet"), artifact_path=table)
         mlflow.log_artifact(str(program_file))

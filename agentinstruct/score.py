@@ -11,27 +11,42 @@ from pathlib import Path
 from typing import Any
 
 from agentinstruct.errors import UserError
-from agentinstruct.formats import ChatDataset, read_dataset
+from agentinstruct.formats import FORMATS, ChatDataset, read_dataset
 from agentinstruct.metrics.diversity import DEFAULT_DEDUP_THRESHOLD
+from agentinstruct.options import option
 
 
 @dataclass
 class ScoreConfig:
-    """What `agentinstruct score` was asked to do."""
+    """What `agentinstruct score` is asked to do: each field is a CLI option and a keyword of `agentinstruct.score`."""
 
-    dataset: str
-    out: str
-    judge_lm: str | None = None
-    """The judge's LM; None scores without a judge."""
-    api_base: str | None = None
-    embedding_model: str | None = None
-    dedup_threshold: float = DEFAULT_DEDUP_THRESHOLD
-    split: str | None = None
-    skill: str | None = None
-    concurrency: int = 1
-    format: str = "auto"
-    model_checks: bool = True
-    """The embedded model's checks (`metrics/lm_checks.py`) beside the validators."""
+    dataset: str = option(
+        positional=True, help="a folder written by generate, a .jsonl/.parquet file, or a saved HF dataset"
+    )
+    out: str = option(help="folder for report.json and records.parquet")
+    judge_lm: str | None = option(
+        None,
+        help="also rate rows with this judge LM (an endpoint; the embedded 270M model adds nothing measurable, see "
+        "README); default: no judge",
+    )
+    api_base: str | None = option(None, help="base URL of an OpenAI-compatible server for the judge")
+    embedding_model: str | None = option(None, help="a sentence-transformers model folder (default: all-MiniLM-L6-v2)")
+    dedup_threshold: float = option(
+        DEFAULT_DEDUP_THRESHOLD, help="cosine similarity at which a row duplicates an earlier one, in (0, 1]"
+    )
+    split: str | None = option(None, help="the split to score when the dataset has several")
+    skill: str | None = option(None, help="skill whose validators apply (default: the dataset's `skill` column)")
+    concurrency: int = option(1, help="rows judged in parallel")
+    format: str = option(
+        "auto", choices=("auto", *FORMATS), help="the dataset's format; auto detects it from the columns"
+    )
+    model_checks: bool = option(True, help="check every row with the embedded model too (about 1 s a row)")
+
+    def validate(self) -> None:
+        if not 0 < self.dedup_threshold <= 1:
+            raise UserError(f"--dedup-threshold must be in (0, 1], got {self.dedup_threshold}")
+        if self.concurrency < 1:
+            raise UserError(f"--concurrency must be at least 1, got {self.concurrency}")
 
 
 def score_dataset(config: ScoreConfig, *, show_progress: bool = True) -> dict[str, Any]:
@@ -53,6 +68,7 @@ def score_dataset(config: ScoreConfig, *, show_progress: bool = True) -> dict[st
     from agentinstruct.metrics.lm_checks import embedded_lm_checks
     from agentinstruct.tracking import tracked_run
 
+    config.validate()
     dataset = read_dataset(config.dataset, config.split, config.format)
     out = Path(config.out)
     if out.exists() and not out.is_dir():

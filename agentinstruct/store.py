@@ -13,8 +13,9 @@ Two things are written while a run goes, both under `DIR/.progress/`:
 
 At the end the outputs are assembled from the shards, one shard at a time (never all records as Python objects):
 
-- `DIR/` as `datasets.Dataset.save_to_disk` writes it (`load_from_disk(DIR)`),
-- `DIR/data/train-00000-of-00001.parquet` (`load_dataset("parquet", data_dir=DIR)`),
+- `DIR/` as `datasets.DatasetDict.save_to_disk` writes a one-split (`train`) dataset: `load_from_disk(DIR)["train"]`,
+- `DIR/data/train-00000-of-00001.parquet`: `load_dataset(DIR, name=SKILL)` (the card's configs point there) and
+  `load_dataset("parquet", data_dir=DIR)`,
 - `DIR/failures/failures.parquet` and `DIR/rejects/rejects.parquet`, every failed attempt and every rejected pair,
 - `DIR/surplus/surplus.parquet`, pairs kept after `--n` was reached (a rerun with a larger `--n` uses them first),
 - `DIR/summary.json`, the run's figures.
@@ -273,7 +274,6 @@ class RunStore:
     def write_outputs(self, n: int) -> dict[str, int]:
         """Assemble the dataset (the first `n` kept records), surplus, rejects and failures from the shards, one
         shard at a time, and move them over the previous outputs. Returns the row count of each table."""
-        import datasets
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -309,13 +309,7 @@ class RunStore:
                     arrow.write_table(parts["data"])
         for writer in writers.values():
             writer.close()
-        with quiet_datasets():
-            # Memory-mapped: save_to_disk copies Arrow batches, never Python rows.
-            datasets.Dataset.from_file(str(arrow_path)).save_to_disk(str(staging / "hf"))
-        for stale in self.out.glob("data-*.arrow"):
-            stale.unlink()
-        moves = [(staging / "hf" / p.name, self.out / p.name) for p in (staging / "hf").iterdir()]
-        moves += [
+        moves = [
             (staging / f / p.name, self.out / f / p.name)
             for f in ("data", "failures", "rejects", "surplus")
             for p in (staging / f).iterdir()
@@ -324,6 +318,7 @@ class RunStore:
         for source, target in moves:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(source, target)
+        publish_saved_dataset(arrow_path, staging / "hf", self.out)
         shutil.rmtree(staging)
         return counts
 
@@ -467,3 +462,30 @@ def shard_schema():
             pa.field("failures", pa.list_(failure)),
         ]
     )
+
+
+SPLIT = "train"
+
+
+def publish_saved_dataset(arrow_path: Path, staging: Path, out: Path) -> None:
+    """Save the records in `arrow_path` as a one-split `DatasetDict` (`out/dataset_dict.json`, `out/train/`) and
+    move it over the previous one.
+
+    A split folder, not `Dataset.save_to_disk` at the top: `datasets.load_dataset(out)` refuses a folder with a
+    `state.json` at its top, and the dataset card's per-skill configs must load with it.
+    """
+    import datasets
+
+    with quiet_datasets():
+        # Memory-mapped: save_to_disk copies Arrow batches, never Python rows.
+        datasets.DatasetDict({SPLIT: datasets.Dataset.from_file(str(arrow_path))}).save_to_disk(str(staging))
+    # Left by a version that saved a bare Dataset at the top; load_dataset(out) refuses a folder holding them.
+    for stale in [*out.glob("data-*.arrow"), out / "state.json", out / "dataset_info.json"]:
+        stale.unlink(missing_ok=True)
+    previous = out / f".{SPLIT}-previous"
+    shutil.rmtree(previous, ignore_errors=True)
+    if (out / SPLIT).exists():
+        os.replace(out / SPLIT, previous)
+    os.replace(staging / SPLIT, out / SPLIT)
+    os.replace(staging / "dataset_dict.json", out / "dataset_dict.json")
+    shutil.rmtree(previous, ignore_errors=True)

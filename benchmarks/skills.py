@@ -44,7 +44,7 @@ def main() -> int:
             skill="all", seeds=args.seeds, n=args.n, out=args.out, lm=args.lm, api_base=args.api_base, seed=args.seed
         )
     )
-    rows = datasets.load_from_disk(args.out)
+    rows = datasets.load_from_disk(args.out)["train"]
     figures = {}
     print(f"\n{'skill':<22} {'kept':>7} {'pass rate':>9} {'pairs/call':>10} {'s/pair':>7} {'shape ok':>8}")
     for name, skill_figures in summary.skills.items():

@@ -3,11 +3,12 @@ seeds the optimizer never saw."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,35 +17,41 @@ import dspy
 
 from agentinstruct.errors import UserError
 from agentinstruct.lm import EMBEDDED
-from agentinstruct.seeds import DEFAULT_MAX_CHARS, Seed
+from agentinstruct.options import option
+from agentinstruct.seeds import BUNDLED, DEFAULT_MAX_CHARS, Seed, seeds_path
 
 OPTIMIZERS = ("bootstrap", "random-search", "mipro", "gepa", "simba")
 
 
 @dataclass
 class CompileConfig:
-    """What `agentinstruct compile` was asked to do."""
+    """What `agentinstruct compile` is asked to do: each field is a CLI option and a keyword of
+    `agentinstruct.compile`."""
 
-    skill: str
-    seeds: str
-    optimizer: str
-    out: str
-    lm: str = EMBEDDED
-    api_base: str | None = None
-    prompt_lm: str | None = None
-    judge_lm: str | None = None
-    model_checks: bool | None = None
-    """The embedded model's checks in the metric; None: when the generator is the embedded model, as in generate."""
-    val_fraction: float = 0.3
-    val_draws: int = 3
-    budget: int | None = None
-    seed: int = 0
-    refine_rounds: int = 1
-    max_demos: int = 2
-    text_field: str = "text"
-    max_chars: int = DEFAULT_MAX_CHARS
-    embedding_model: str | None = None
-    max_seeds: int | None = None
+    optimizer: str = option(help="bootstrap, random-search, mipro, gepa or simba")
+    out: str = option(help="file to save the compiled program to (DSPy JSON state)")
+    skill: str = option("reading_comprehension", help="skill to compile")
+    seeds: str = option(BUNDLED, help="seeds to train and validate on ('bundled': the sample corpus)")
+    lm: str = option(EMBEDDED, help="generator LM")
+    api_base: str | None = option(None, help="base URL of an OpenAI-compatible server")
+    prompt_lm: str | None = option(None, help="LM for MIPROv2 proposals / GEPA reflection (default: --lm)")
+    judge_lm: str | None = option(None, help="judge LM; without it the metric uses validators and novelty only")
+    model_checks: bool | None = option(
+        None, help="the embedded model's checks in the metric; default: on when --lm is embedded, as in generate"
+    )
+    val_fraction: float = option(0.3, help="held-out share of the seeds")
+    val_draws: int = option(3, help="draws (plans) per held-out seed when scoring")
+    budget: int | None = option(None, help="most generator LM calls the optimizer may spend")
+    seed: int = option(0, help="random seed (split, plans, optimizer)")
+    refine_rounds: int = option(1, help="Suggester/Editor rounds per instruction")
+    max_demos: int = option(2, help="most bootstrapped demos per predictor")
+    max_seeds: int | None = option(None, help="use only this many seeds (by seed id)")
+    text_field: str = option("text", help="text column of .jsonl/.parquet/HF seeds")
+    max_chars: int = option(DEFAULT_MAX_CHARS, help="maximum characters per seed chunk")
+    embedding_model: str | None = option(None, help="a sentence-transformers model folder (default: all-MiniLM-L6-v2)")
+
+    def __post_init__(self) -> None:
+        self.seeds = seeds_path(self.seeds)
 
     def validate(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -55,6 +62,10 @@ class CompileConfig:
             raise UserError(f"--val-draws must be at least 1, got {self.val_draws}")
         if self.budget is not None and self.budget < 1:
             raise UserError(f"--budget must be at least 1 LM call, got {self.budget}")
+        if self.refine_rounds < 0:
+            raise UserError(f"--refine-rounds must be 0 or more, got {self.refine_rounds}")
+        if self.max_chars < 1:
+            raise UserError(f"--max-chars must be at least 1, got {self.max_chars}")
         if self.max_demos < 1:
             raise UserError(f"--max-demos must be at least 1, got {self.max_demos}")
         # Checked before any LM call: finding out at the end that the program cannot be saved loses the whole run.
@@ -289,6 +300,30 @@ def dev_split(trainset: list[dspy.Example]) -> tuple[list[dspy.Example], list[ds
 def compile_program(config: CompileConfig, *, show_progress: bool = True) -> CompileResult:
     """Split the seeds, score the uncompiled pipeline on the held-out part, optimize on the rest, score the compiled
     pipeline on the same held-out part, save it, and record everything in an MLflow run tagged `compile`."""
+    with contextlib.nullcontext() if show_progress else progress_bars_off():
+        return _compile_program(config, show_progress)
+
+
+@contextlib.contextmanager
+def progress_bars_off() -> Iterator[None]:
+    """Every tqdm bar off for the duration: DSPy's optimizers draw their own (BootstrapFewShot's over the trainset
+    has no option to turn it off), and `--quiet` means none."""
+    import tqdm.std
+
+    original = tqdm.std.tqdm.__init__
+
+    def silent_init(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["disable"] = True
+        original(self, *args, **kwargs)
+
+    tqdm.std.tqdm.__init__ = silent_init
+    try:
+        yield
+    finally:
+        tqdm.std.tqdm.__init__ = original
+
+
+def _compile_program(config: CompileConfig, show_progress: bool) -> CompileResult:
     import mlflow
 
     from agentinstruct.lm import JUDGE_SETTINGS, build_lm, check_lm, role_api_base

@@ -95,7 +95,7 @@ def test_threads_and_ray_give_the_same_outputs(ray_address, text_seeds, tmp_path
             )
             == 0
         )
-    threads, ray_ = (datasets.load_from_disk(str(tmp_path / name)) for name in ("threads", "ray"))
+    threads, ray_ = (datasets.load_from_disk(str(tmp_path / name))["train"] for name in ("threads", "ray"))
     assert len(threads) == len(ray_) == 10
     for column in LINEAGE:
         assert threads[column] == ray_[column], column
@@ -158,7 +158,7 @@ def _kill_and_resume(tmp_path: Path, text_seeds: Path, mlflow_uri: str, after_un
         assert result.returncode == 0, result.stderr[-3000:]
     units = _finished_units(out)
     assert units[: len(finished)] == finished and len(units) == len(set(units)), "finished work was redone"
-    dataset = datasets.load_from_disk(str(out))
+    dataset = datasets.load_from_disk(str(out))["train"]
     assert len(dataset) == 24 and len(set(dataset["record_id"])) == 24
     assert len({json.dumps(m) for m in dataset["messages"]}) == 24
     assert datasets.load_dataset("parquet", data_dir=str(out))["train"]["record_id"] == dataset["record_id"]

@@ -50,7 +50,7 @@ def test_generate_export_load_keeps_every_turn(generated, fmt, suffix, tmp_path,
     assert main(["export", str(generated), "--format", fmt, "--out", str(out)]) == 0
     assert capsys.readouterr().out.startswith(f"written        3 of 3 rows as {fmt} to {out}")
 
-    original = datasets.load_from_disk(str(generated))
+    original = datasets.load_from_disk(str(generated))["train"]
     loaded = _load(out)
     assert len(loaded) == len(original) == 3
     for row, source in zip(loaded, original, strict=True):

@@ -69,7 +69,7 @@ def _finished_units(out: Path) -> list[tuple]:
 
 
 def _assert_exact_and_unique(out: Path, n: int) -> datasets.Dataset:
-    dataset = datasets.load_from_disk(str(out))
+    dataset = datasets.load_from_disk(str(out))["train"]
     assert len(dataset) == n
     assert len(set(dataset["record_id"])) == n
     assert len({json.dumps(m) for m in dataset["messages"]}) == n
@@ -258,7 +258,7 @@ def test_a_killed_run_is_marked_killed_and_surplus_pairs_are_kept_visibly(text_s
     summary = json.loads((out / "summary.json").read_text())
     surplus = pd.read_parquet(out / "surplus" / "surplus.parquet")
     assert summary["surplus"] == len(surplus) > 0
-    kept = set(datasets.load_from_disk(str(out))["record_id"])
+    kept = set(datasets.load_from_disk(str(out))["train"]["record_id"])
     assert not kept & set(surplus["record_id"])
     _assert_exact_and_unique(out, 2)
 

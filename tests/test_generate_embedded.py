@@ -27,7 +27,7 @@ def test_generate_with_the_embedded_model_from_bundled_seeds(tmp_path, mlflow_ur
         == 0
     )
     assert "pairs written   2 of 2" in capsys.readouterr().out
-    dataset = datasets.load_from_disk(str(out))
+    dataset = datasets.load_from_disk(str(out))["train"]
     assert len(dataset) == 2
     for row in dataset:
         user, assistant = row["messages"]
@@ -60,4 +60,4 @@ def test_a_build_that_crashes_is_reported_before_a_resumed_run_touches_its_progr
     assert err[-1].startswith("agentinstruct: error: the embedded model crashed with an illegal instruction")
     assert "Traceback" not in "\n".join(err)
     assert (out / ".progress" / "units.jsonl").read_bytes() == progress
-    assert len(datasets.load_from_disk(str(out))) == 1
+    assert len(datasets.load_from_disk(str(out))["train"]) == 1

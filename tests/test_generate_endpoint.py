@@ -53,7 +53,7 @@ def test_generate_through_an_openai_compatible_server(stub, text_seeds, tmp_path
     assert stub.requests and all(r["path"] == "/v1/chat/completions" for r in stub.requests)
     assert all(r["auth"] == f"Bearer {FAKE_KEY}" for r in stub.requests)  # the key reaches the server only
 
-    dataset = datasets.load_from_disk(str(out))
+    dataset = datasets.load_from_disk(str(out))["train"]
     assert len(dataset) == 3
     assert set(dataset.column_names) >= {
         "messages",
@@ -127,14 +127,14 @@ def _assert_secret_absent(root: Path) -> None:
 def test_rerun_resumes_without_duplicates_and_extends(stub, text_seeds, tmp_path, mlflow_uri, capsys):
     out = tmp_path / "out"
     assert _generate(stub, out, 2, "--seeds", str(text_seeds)) == 0
-    first = datasets.load_from_disk(str(out)).to_dict()
+    first = datasets.load_from_disk(str(out))["train"].to_dict()
     calls = len(stub.requests)
     assert _generate(stub, out, 2, "--seeds", str(text_seeds)) == 0
     assert len(stub.requests) == calls, "a finished job reruns without calling the LM"
-    assert datasets.load_from_disk(str(out))["messages"] == first["messages"]
+    assert datasets.load_from_disk(str(out))["train"]["messages"] == first["messages"]
 
     assert _generate(stub, out, 5, "--seeds", str(text_seeds)) == 0
-    extended = datasets.load_from_disk(str(out))
+    extended = datasets.load_from_disk(str(out))["train"]
     assert len(extended) == 5
     assert extended["messages"][:2] == first["messages"]
     units = [json.loads(line)["unit"] for line in (out / ".progress" / "units.jsonl").read_text().splitlines()]
@@ -190,7 +190,7 @@ def test_near_duplicates_and_low_quality_pairs_go_to_the_rejects_table(stub, tex
 
     out = tmp_path / "out"
     assert _generate(stub, out, 4, "--seeds", str(text_seeds), "--dedup-threshold", "0.5") == 0
-    kept = datasets.load_from_disk(str(out))
+    kept = datasets.load_from_disk(str(out))["train"]
     rejects = pd.read_parquet(out / "rejects" / "rejects.parquet")
     duplicates = rejects[rejects["rejection"].str.startswith("near_duplicate_of:")]
     assert len(duplicates) > 0

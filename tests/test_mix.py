@@ -112,7 +112,7 @@ def test_a_mix_writes_one_dataset_per_skill_figures_and_nested_runs(
         "text_extraction": 2,
         "open_domain_qa": 1,
     }
-    rows = datasets.load_from_disk(str(out))
+    rows = datasets.load_from_disk(str(out))["train"]
     assert len(rows) == summary["pairs"] == sum(f["pairs"] for f in summary["skills"].values())
     assert set(rows["skill"]) <= set(MIX)
     for row in rows:
@@ -137,7 +137,7 @@ def test_a_mix_writes_one_dataset_per_skill_figures_and_nested_runs(
     before = len(echo_everywhere.history)
     assert _generate(out, text_seeds, *extra) in (0, 1)
     assert len(echo_everywhere.history) == before
-    assert datasets.load_from_disk(str(out))["record_id"] == rows["record_id"]
+    assert datasets.load_from_disk(str(out))["train"]["record_id"] == rows["record_id"]
 
 
 def test_a_single_skill_folder_is_not_reused_for_a_mix(echo_everywhere, text_seeds, tmp_path, mlflow_uri, capsys):
