@@ -17,6 +17,7 @@ import dspy
 
 from agentinstruct.errors import UserError
 from agentinstruct.lm import EMBEDDED
+from agentinstruct.optimizers.gate import Comparison, compare, decide
 from agentinstruct.options import option
 from agentinstruct.seeds import BUNDLED, DEFAULT_MAX_CHARS, Seed, seeds_path
 
@@ -34,7 +35,14 @@ class CompileConfig:
     seeds: str = option(BUNDLED, help="seeds to train and validate on ('bundled': the sample corpus)")
     lm: str = option(EMBEDDED, help="generator LM")
     api_base: str | None = option(None, help="base URL of an OpenAI-compatible server")
-    prompt_lm: str | None = option(None, help="LM for MIPROv2 proposals / GEPA reflection (default: --lm)")
+    teacher_lm: str | None = option(
+        None,
+        help="LM whose traces become the demos (a strong endpoint teaches; --lm generates with the compiled "
+        "program); default: --lm teaches itself",
+    )
+    prompt_lm: str | None = option(
+        None, help="LM for MIPROv2 proposals / GEPA reflection / SIMBA advice (default: --teacher-lm, else --lm)"
+    )
     judge_lm: str | None = option(None, help="judge LM; without it the metric uses validators and novelty only")
     model_checks: bool | None = option(
         None, help="the embedded model's checks in the metric; default: on when --lm is embedded, as in generate"
@@ -91,6 +99,8 @@ class Evaluation:
     mean_novelty: float
     composite: float
     judge_overall: float | None = None
+    vendi_score: float = 0.0
+    instruction_type_entropy: float = 0.0
     rows: list[dict[str, Any]] = field(default_factory=list, repr=False)
     """One row per held-out pair or failed stage (logged as an artifact, so a run shows *why* a figure moved)."""
 
@@ -114,6 +124,16 @@ class CompileResult:
     program_path: str
     program_id: str
     demos: dict[str, int] = field(default_factory=dict)
+    kept: bool = True
+    """Whether the saved program is the compiled one; otherwise it is the uncompiled program (never worse)."""
+    reason: str = ""
+    dev: Comparison | None = None
+    """Compiled vs uncompiled validator pass rate on the dev seeds (carved from the train seeds): the keep decision."""
+    heldout: Comparison | None = None
+    """The same on the held-out seeds, always reported, whichever program was kept."""
+    candidate_path: str | None = None
+    """Where the compiled candidate was saved when it was not kept (to inspect, or to use with --program anyway)."""
+    teacher_lm: str | None = None
 
 
 def split_seeds(seeds: Sequence[Seed], val_fraction: float, seed: int) -> tuple[list[Seed], list[Seed]]:
@@ -162,6 +182,7 @@ def evaluate(
     *,
     label: str = "evaluating",
     show_progress: bool = False,
+    embedder: Any = None,
 ) -> Evaluation:
     """Run `program` on every example and measure its pairs with a fresh metric (a fresh novelty pool)."""
     from tqdm import tqdm
@@ -178,6 +199,7 @@ def evaluate(
         passed += sum(score.passed for score in scores)
         judged += [score.judgement.overall for score in scores if score.judgement is not None]
         novelties += [n for n in pair_novelties if n is not None]
+    diversity = _diversity(rows, embedder)
     return Evaluation(
         seeds=len({example.seed_id for example in examples}),
         pairs=pairs,
@@ -186,8 +208,21 @@ def evaluate(
         mean_novelty=sum(novelties) / len(novelties) if novelties else 0.0,
         composite=sum(composites) / len(composites) if composites else 0.0,
         judge_overall=sum(judged) / len(judged) if judged else None,
+        vendi_score=diversity.get("vendi_score", 0.0),
+        instruction_type_entropy=diversity.get("instruction_type_entropy", 0.0),
         rows=rows,
     )
+
+
+def _diversity(rows: list[dict[str, Any]], embedder: Any) -> dict[str, float]:
+    """Vendi score and instruction-type entropy of an evaluation's pairs (what `generate` reports for a dataset)."""
+    from agentinstruct.metrics import dataset_diversity
+
+    pairs = [row for row in rows if "failed_stage" not in row]
+    if embedder is None or not pairs:
+        return {}
+    texts = [f"{row['instruction']}\n{row['response']}" for row in pairs]
+    return dataset_diversity(embedder.embed(texts), texts, instruction_type=[row["instruction_type"] for row in pairs])
 
 
 def _rows(example: dspy.Example, prediction: Any, scores: Sequence[Any]) -> list[dict[str, Any]]:
@@ -202,6 +237,7 @@ def _rows(example: dspy.Example, prediction: Any, scores: Sequence[Any]) -> list
             "instruction_type": sample.instruction_type,
             "instruction": view.instruction,
             "response": view.response,
+            "passed": score.passed,
             **score.as_columns(),
         }
         for sample, view, score in zip(prediction.samples, views, scores, strict=True)
@@ -211,14 +247,28 @@ def _rows(example: dspy.Example, prediction: Any, scores: Sequence[Any]) -> list
 
 
 def build_optimizer(
-    name: str, metric, *, max_demos: int, prompt_lm, task_lm, budget: int | None, train_size: int, seed: int
+    name: str,
+    metric,
+    *,
+    max_demos: int,
+    prompt_lm,
+    task_lm,
+    budget: int | None,
+    train_size: int,
+    seed: int,
+    teacher_lm=None,
 ):
     """The DSPy optimizer called `name`, configured small enough for a CPU model and within `budget` where it has
-    its own knob."""
+    its own knob. With `teacher_lm`, the optimizers that bootstrap demos run their teacher program on it (DSPy's
+    `teacher_settings`): the demos are the teacher's traces, the student keeps its own LM."""
+    teacher = {"lm": teacher_lm} if teacher_lm is not None else None
     if name == "bootstrap":
-        return EverySeedBootstrap(metric=metric, max_bootstrapped_demos=max_demos, max_labeled_demos=0, max_rounds=1)
+        return EverySeedBootstrap(
+            metric=metric, max_bootstrapped_demos=max_demos, max_labeled_demos=0, max_rounds=1, teacher_settings=teacher
+        )
     if name == "random-search":
         return dspy.BootstrapFewShotWithRandomSearch(
+            teacher_settings=teacher,
             metric=metric,
             max_bootstrapped_demos=max_demos,
             max_labeled_demos=0,
@@ -227,6 +277,7 @@ def build_optimizer(
         )
     if name == "mipro":
         return dspy.MIPROv2(
+            teacher_settings=teacher,
             metric=metric,
             prompt_model=prompt_lm,
             task_model=task_lm,
@@ -250,6 +301,7 @@ def build_optimizer(
         )
     if name == "simba":
         return dspy.SIMBA(
+            teacher_settings=teacher,
             metric=metric,
             bsize=min(4, train_size),
             num_candidates=2,
@@ -262,14 +314,15 @@ def build_optimizer(
 
 
 def run_optimizer(optimizer, name: str, student, trainset: list[dspy.Example]):
-    """Call the optimizer's `compile` with the arguments its signature wants.
+    """Call the optimizer's `compile` with the arguments its signature wants, on the train seeds less the dev ones.
 
-    Optimizers that select among candidates get a dev set carved from the train seeds: the held-out seeds must stay
-    unseen, or the held-out comparison would measure the selection itself.
+    The dev seeds decide whether the compiled program is kept (`gate.py`), so demos never come from them; optimizers
+    that select among candidates select on them too. The held-out seeds stay unseen, or the held-out comparison
+    would measure the selection itself.
     """
     fit, dev = dev_split(trainset)
     if name == "bootstrap":
-        return optimizer.compile(student, teacher=student.deepcopy(), trainset=trainset)
+        return optimizer.compile(student, teacher=student.deepcopy(), trainset=fit)
     if name == "random-search":
         return optimizer.compile(student, teacher=student.deepcopy(), trainset=fit, valset=dev)
     if name == "mipro":
@@ -286,7 +339,7 @@ def run_optimizer(optimizer, name: str, student, trainset: list[dspy.Example]):
         )
     if name == "gepa":
         return optimizer.compile(student, trainset=fit, valset=dev)
-    return optimizer.compile(student, trainset=trainset)
+    return optimizer.compile(student, trainset=fit)
 
 
 def dev_split(trainset: list[dspy.Example]) -> tuple[list[dspy.Example], list[dspy.Example]]:
@@ -344,7 +397,13 @@ def _compile_program(config: CompileConfig, show_progress: bool) -> CompileResul
         seeds = sorted(seeds, key=lambda s: s.seed_id)[: config.max_seeds]
     train, val = split_seeds(seeds, config.val_fraction, config.seed)
     lm = build_lm(config.lm, config.api_base)
-    prompt_lm = build_lm(config.prompt_lm, role_api_base(config.prompt_lm, config.api_base)) if config.prompt_lm else lm
+    teacher_lm = None
+    if config.teacher_lm:
+        teacher_lm = build_lm(config.teacher_lm, role_api_base(config.teacher_lm, config.api_base))
+        check_lm(teacher_lm, role_api_base(config.teacher_lm, config.api_base))
+    prompt_lm = teacher_lm or lm
+    if config.prompt_lm:
+        prompt_lm = build_lm(config.prompt_lm, role_api_base(config.prompt_lm, config.api_base))
     judge_lm = None
     if config.judge_lm:
         judge_lm = build_lm(config.judge_lm, role_api_base(config.judge_lm, config.api_base), **JUDGE_SETTINGS)
@@ -367,6 +426,7 @@ def _compile_program(config: CompileConfig, show_progress: bool) -> CompileResul
         "val_size": len(val),
         "generator_lm": lm.model,
         "prompt_lm": prompt_lm.model,
+        "teacher": teacher_lm.model if teacher_lm is not None else lm.model,
         "uncompiled_program_id": program_id(pipeline),
     }
     started = time.perf_counter()
@@ -381,7 +441,9 @@ def _compile_program(config: CompileConfig, show_progress: bool) -> CompileResul
             f"baseline: scoring the uncompiled pipeline on {len(val)} held-out seeds x {config.val_draws} draws",
         )
         with dspy.context(lm=lm):
-            baseline = evaluate(pipeline, valset, metric_factory, label="baseline", show_progress=show_progress)
+            baseline = evaluate(
+                pipeline, valset, metric_factory, label="baseline", show_progress=show_progress, embedder=embedder
+            )
         mlflow.log_dict({"train": [s.seed_id for s in train], "heldout": [s.seed_id for s in val]}, "split.json")
         mlflow.log_metrics(baseline.as_metrics("baseline"))
         mlflow.log_dict(baseline.rows, "heldout/baseline.json")
@@ -399,6 +461,7 @@ def _compile_program(config: CompileConfig, show_progress: bool) -> CompileResul
             budget=config.budget,
             train_size=len(train),
             seed=config.seed,
+            teacher_lm=BudgetedLM.wrap(teacher_lm, budget) if teacher_lm is not None else None,
         )
         finished = True
         try:
@@ -413,25 +476,72 @@ def _compile_program(config: CompileConfig, show_progress: bool) -> CompileResul
             )
             mlflow.set_tag("agentinstruct.optimizer_finished", "false")
         spent = budget.spent
-        _say(show_progress, f"compiled: scoring the compiled pipeline on the same {len(val)} held-out seeds")
+        changed = program_id(compiled) != program_id(pipeline)
+        dev_examples = dev_split(trainset)[1]
         with dspy.context(lm=lm):
-            compiled_eval = evaluate(compiled, valset, metric_factory, label="compiled", show_progress=show_progress)
+            if finished and changed:
+                _say(show_progress, f"never worse: both programs on {len(dev_examples)} dev seeds from the train split")
+                dev_before = evaluate(
+                    pipeline,
+                    dev_examples,
+                    metric_factory,
+                    label="dev baseline",
+                    show_progress=show_progress,
+                    embedder=embedder,
+                )
+                dev_after = evaluate(
+                    compiled,
+                    dev_examples,
+                    metric_factory,
+                    label="dev compiled",
+                    show_progress=show_progress,
+                    embedder=embedder,
+                )
+            else:  # nothing to decide: the candidate is the uncompiled program, or the optimizer gave up
+                dev_before = dev_after = Evaluation(0, 0, 0, 0.0, 0.0, 0.0)
+            decision = decide(dev_before, dev_after, changed=changed, finished=finished, seed=config.seed)
+            _say(show_progress, f"compiled: scoring the compiled pipeline on the same {len(val)} held-out seeds")
+            compiled_eval = evaluate(
+                compiled, valset, metric_factory, label="compiled", show_progress=show_progress, embedder=embedder
+            )
+        heldout = compare(baseline.rows, compiled_eval.rows, seed=config.seed)
         mlflow.log_metrics(
-            {**compiled_eval.as_metrics("compiled"), "lm_calls": spent, "budget_refused_calls": budget.refused}
+            {
+                **compiled_eval.as_metrics("compiled"),
+                **decision.comparison.as_metrics("dev"),
+                **heldout.as_metrics("heldout"),
+                "lm_calls": spent,
+                "budget_refused_calls": budget.refused,
+                "kept": float(decision.kept),
+            }
+        )
+        mlflow.set_tags(
+            {"agentinstruct.compiled_kept": str(decision.kept).lower(), "agentinstruct.keep_reason": decision.reason}
         )
         mlflow.log_dict(compiled_eval.rows, "heldout/compiled.json")
-        path = save_program(
-            compiled,
-            config.out,
-            metadata={
-                "compile_run_id": run.info.run_id,
-                "optimizer": config.optimizer,
-                "seed": config.seed,
-                "heldout_seed_ids": [s.seed_id for s in val],
-            },
+        metadata = {
+            "compile_run_id": run.info.run_id,
+            "optimizer": config.optimizer,
+            "seed": config.seed,
+            "heldout_seed_ids": [s.seed_id for s in val],
+            "kept": decision.kept,
+            "reason": decision.reason,
+            "teacher_lm": config.teacher_lm,
+        }
+        candidate_path = None
+        if not decision.kept and changed:
+            # Kept for a look (or `--program` anyway), beside the program the user gets.
+            candidate_path = save_program(compiled, _candidate_path(config.out), metadata=metadata)
+            mlflow.log_artifact(str(candidate_path), artifact_path="candidate")
+        kept = compiled if decision.kept else pipeline
+        _say(
+            show_progress,
+            ("keeping the compiled program: " if decision.kept else "keeping the uncompiled program: ")
+            + decision.reason,
         )
+        path = save_program(kept, config.out, metadata=metadata)
         mlflow.log_artifact(str(path), artifact_path="program")
-        mlflow.set_tag("agentinstruct.program_id", program_id(compiled))
+        mlflow.set_tag("agentinstruct.program_id", program_id(kept))
         result = CompileResult(
             run_id=run.info.run_id,
             optimizer=config.optimizer,
@@ -445,10 +555,21 @@ def _compile_program(config: CompileConfig, show_progress: bool) -> CompileResul
             optimizer_finished=finished,
             wall_seconds=round(time.perf_counter() - started, 1),
             program_path=str(path),
-            program_id=program_id(compiled),
-            demos={name: len(p.demos) for name, p in compiled.named_predictors() if p.demos},
+            program_id=program_id(kept),
+            demos={name: len(p.demos) for name, p in kept.named_predictors() if p.demos},
+            kept=decision.kept,
+            reason=decision.reason,
+            dev=decision.comparison,
+            heldout=heldout,
+            candidate_path=str(candidate_path) if candidate_path else None,
+            teacher_lm=config.teacher_lm,
         )
     return result
+
+
+def _candidate_path(out: str) -> Path:
+    path = Path(out)
+    return path.with_name(f"{path.stem}.candidate{path.suffix or '.json'}")
 
 
 def _say(enabled: bool, message: str) -> None:
@@ -464,6 +585,8 @@ def format_result(result: CompileResult) -> str:
         ("composite", "composite", "{:.3f}"),
         ("mean novelty", "mean_novelty", "{:.3f}"),
         ("judge overall (1-5)", "judge_overall", "{:.2f}"),
+        ("vendi score", "vendi_score", "{:.2f}"),
+        ("type entropy", "instruction_type_entropy", "{:.2f}"),
         ("pairs", "pairs", "{}"),
         ("failed stages", "failures", "{}"),
     ]
@@ -482,8 +605,12 @@ def format_result(result: CompileResult) -> str:
             else ""
         )
         + ("" if result.optimizer_finished else "; it did not finish, so the program is the uncompiled one"),
+        f"held-out difference     {result.heldout.describe()}" if result.heldout else "",
+        f"kept                    {'the compiled program' if result.kept else 'the uncompiled program'}: "
+        f"{result.reason}"
+        + (f" (the compiled candidate is in {result.candidate_path})" if result.candidate_path else ""),
         f"wall time               {result.wall_seconds:.0f} s",
         f"program                 {result.program_path}  (program_id {result.program_id})",
         f"mlflow run              {result.run_id}",
     ]
-    return "\n".join(lines)
+    return "\n".join(line for line in lines if line)
