@@ -290,6 +290,7 @@ def test_bootstrap_compiles_on_the_embedded_model_within_a_tiny_budget(tmp_path,
     )
     printed = capsys.readouterr().out
     assert "validator pass rate" in printed and "of a 8 budget" in printed
+    assert "kept                    the " in printed  # the never-worse decision, whichever way it went
     program = load_program(AgentInstructPipeline(get_skill("reading_comprehension")), out)
     assert program_metadata(out)["optimizer"] == "bootstrap"
     assert f"(program_id {program_id(program)})" in printed
