@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
-from agentinstruct import api
+from agentinstruct import api, tracking
 from agentinstruct.errors import UserError
 from agentinstruct.options import add_options, config_from_args
 
@@ -169,7 +169,7 @@ def format_summary(summary) -> str:
         f"wall time       {summary.wall_seconds:.1f} s ({summary.pairs_per_second:.3f} pairs/s)",
         f"dataset         {summary.out}  (datasets.load_dataset(DIR); card in README.md)"
         + (f"; {summary.surplus} more pairs in surplus/ (finished after --n was reached)" if summary.surplus else ""),
-        f"mlflow run      {summary.run_id}  ({mlflow_ui_hint()})",
+        f"mlflow run      {summary.run_id}  ({tracking.mlflow_ui_hint()})",
     ]
     for note in summary.notes:
         lines.append(f"note            {note}")
@@ -181,16 +181,6 @@ def format_summary(summary) -> str:
             "see failures/failures.parquet"
         )
     return "\n".join(lines)
-
-
-def mlflow_ui_hint() -> str:
-    """The command that opens this run's MLflow store (wherever MLFLOW_TRACKING_URI points)."""
-    from agentinstruct.tracking import redact, tracking_uri
-
-    uri = tracking_uri()
-    if uri.startswith(("http://", "https://", "databricks")):
-        return f"open {redact(uri)}"
-    return f"mlflow ui --backend-store-uri {uri}"
 
 
 def _counts(counts: dict[str, int]) -> str:

@@ -243,7 +243,7 @@ def _combine(out: Path, parts: list[Path]) -> dict[str, int]:
 
 
 def format_mix_summary(summary: MixSummary) -> str:
-    from agentinstruct.cli import mlflow_ui_hint
+    from agentinstruct.tracking import mlflow_ui_hint
 
     header = f"{'skill':<22} {'pairs':>9} {'pass rate':>9} {'failures':>8} {'rejected':>8} {'calls/pair':>10}"
     lines = [header]

@@ -255,6 +255,8 @@ def _numeric(report: dict[str, Any], prefix: str = "") -> dict[str, float]:
 
 
 def format_report(report: dict[str, Any]) -> str:
+    from agentinstruct.tracking import mlflow_ui_hint
+
     lines = [f"rows                 {report['rows']} ({report['format']} format, {report['scored_rows']} scored)"]
     if report["unreadable_rows"]:
         first = "; ".join(f"row {u['index']}: {u['reason']}" for u in report["unreadable"][:3])
@@ -291,5 +293,5 @@ def format_report(report: dict[str, Any]) -> str:
             f"judge                {overall} over {judge['judged']} pairs "
             f"({judge['parse_failures']} unparseable of {judge['calls']})"
         )
-    lines.append(f"mlflow run           {report['mlflow_run_id']}")
+    lines.append(f"mlflow run           {report['mlflow_run_id']}  ({mlflow_ui_hint()})")
     return "\n".join(lines)

@@ -32,6 +32,14 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
 
 
+def mlflow_ui_hint() -> str:
+    """The command that opens the store runs are recorded in (wherever MLFLOW_TRACKING_URI points)."""
+    uri = tracking_uri()
+    if uri.startswith(("http://", "https://", "databricks")):
+        return f"open {redact(uri)}"
+    return f"mlflow ui --backend-store-uri {uri}"
+
+
 _LOCAL = threading.local()
 
 

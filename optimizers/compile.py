@@ -580,6 +580,8 @@ def _say(enabled: bool, message: str) -> None:
 
 
 def format_result(result: CompileResult) -> str:
+    from agentinstruct.tracking import mlflow_ui_hint
+
     rows = [
         ("validator pass rate", "pass_rate", "{:.1%}"),
         ("composite", "composite", "{:.3f}"),
@@ -611,6 +613,6 @@ def format_result(result: CompileResult) -> str:
         + (f" (the compiled candidate is in {result.candidate_path})" if result.candidate_path else ""),
         f"wall time               {result.wall_seconds:.0f} s",
         f"program                 {result.program_path}  (program_id {result.program_id})",
-        f"mlflow run              {result.run_id}",
+        f"mlflow run              {result.run_id}  ({mlflow_ui_hint()})",
     ]
     return "\n".join(line for line in lines if line)
