@@ -15,6 +15,7 @@ from agentinstruct.options import add_options, config_from_args
 
 def build_parser() -> argparse.ArgumentParser:
     """One subcommand per config class; its options are the class's fields (`agentinstruct.options`)."""
+    from agentinstruct.decontaminate import DecontaminateConfig
     from agentinstruct.doctor import DoctorConfig
     from agentinstruct.export import ExportConfig
     from agentinstruct.optimizers.compile import CompileConfig
@@ -40,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
             CompileConfig,
             "optimize a skill's flows with a DSPy optimizer against the metrics",
             "no progress bars or messages",
+        ),
+        (
+            "decontaminate",
+            DecontaminateConfig,
+            "drop rows that share a word n-gram with benchmark items (rejects keep the source and the n-gram)",
+            "no progress bar",
         ),
         (
             "doctor",
@@ -71,6 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(format_result(api.compile(config, show_progress=show_progress)))
         elif args.command == "export":
             print(format_export(api.export(config.dataset, **_options(config))))
+        elif args.command == "decontaminate":
+            from agentinstruct.decontaminate import decontaminate_dataset
+            from agentinstruct.decontaminate import format_report as format_decontamination
+
+            print(format_decontamination(decontaminate_dataset(config, show_progress=show_progress)))
         elif args.command == "doctor":
             quiet_libraries()
             from agentinstruct.doctor import run_doctor
@@ -171,6 +183,12 @@ def format_summary(summary) -> str:
         + (f"; {summary.surplus} more pairs in surplus/ (finished after --n was reached)" if summary.surplus else ""),
         f"mlflow run      {summary.run_id}  ({tracking.mlflow_ui_hint()})",
     ]
+    if summary.decontamination:
+        per_source = summary.decontamination["contaminated"]
+        lines.append(
+            f"contaminated    {sum(per_source.values())} rejected, "
+            f"{summary.decontamination['ngram']}-gram overlap ({_counts(per_source)})"
+        )
     for note in summary.notes:
         lines.append(f"note            {note}")
     for skipped in summary.skipped_seeds[:5]:

@@ -112,6 +112,8 @@ class MixSummary:
     skills: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per skill: requested, pairs, pass_rate, failures, rejected, lm_calls, lm_calls_per_kept_pair,
     seconds_per_kept_pair, vendi_score, run_id and out."""
+    decontamination: dict[str, Any] = field(default_factory=dict)
+    """With `--decontaminate`: `ngram` and `contaminated`, pairs rejected per benchmark source over all skills."""
 
 
 def generate_mix(config: GenerateConfig, skills: list[str], *, show_progress: bool = True) -> MixSummary:
@@ -165,9 +167,11 @@ def generate_mix(config: GenerateConfig, skills: list[str], *, show_progress: bo
             lm_calls=sum(r.lm_calls for r in results.values()),
             wall_seconds=round(time.perf_counter() - started, 2),
             skills={name: _skill_figures(result) for name, result in results.items()},
+            decontamination=_decontamination(config, results.values()),
         )
         (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2), encoding="utf-8")
         metrics = {"pairs": summary.pairs, "failures": summary.failures, "rejected": summary.rejected}
+        metrics.update({f"contaminated_{k}": v for k, v in summary.decontamination.get("contaminated", {}).items()})
         for name, figures in summary.skills.items():
             metrics.update({f"{name}/{key}": value for key, value in figures.items() if _is_number(value)})
         card = write_card(out, config, summary)
@@ -200,6 +204,17 @@ def _skill_figures(result: GenerateSummary) -> dict[str, Any]:
         "run_id": result.run_id,
         "out": result.out,
     }
+
+
+def _decontamination(config: GenerateConfig, results) -> dict[str, Any]:
+    """The skills' contaminated counts per benchmark source, summed."""
+    if not config.decontaminate:
+        return {}
+    total: dict[str, int] = {}
+    for result in results:
+        for name, count in result.decontamination.get("contaminated", {}).items():
+            total[name] = total.get(name, 0) + count
+    return {"ngram": config.ngram, "contaminated": total}
 
 
 def _is_number(value: Any) -> bool:
@@ -242,6 +257,10 @@ def _combine(out: Path, parts: list[Path]) -> dict[str, int]:
     return counts
 
 
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+
+
 def format_mix_summary(summary: MixSummary) -> str:
     from agentinstruct.tracking import mlflow_ui_hint
 
@@ -257,6 +276,14 @@ def format_mix_summary(summary: MixSummary) -> str:
         f"pairs written   {summary.pairs} of {summary.requested} requested ({summary.surplus} surplus)",
         f"LM calls        {summary.lm_calls}",
         f"wall time       {summary.wall_seconds:.1f} s",
+        *(
+            [
+                f"contaminated    {sum(summary.decontamination['contaminated'].values())} rejected "
+                f"({_counts(summary.decontamination['contaminated'])})"
+            ]
+            if summary.decontamination
+            else []
+        ),
         f"dataset         {summary.out}  (datasets.load_dataset(DIR, name=SKILL or 'all'); card in README.md; "
         f"each skill's job in {summary.out}/{SKILLS_DIR}/)",
         f"mlflow run      {summary.run_id}  (one nested run per skill; {mlflow_ui_hint()})",

@@ -102,6 +102,16 @@ class GenerateConfig:
         help="licence of the generated dataset, for its card (an SPDX id such as cc-by-4.0; default: 'other', the "
         "seeds' licences govern)",
     )
+    decontaminate: list[str] | None = option(
+        None,
+        metavar="PATH",
+        help="benchmark files or folders (as `decontaminate --against`): a pair sharing a word n-gram with one of "
+        "their items is rejected as contaminated:<source>:<n-gram>",
+    )
+    decontaminate_field: list[str] | None = option(
+        None, help="benchmark fields to read for --decontaminate (default: every string field of a row)"
+    )
+    ngram: int = option(13, help="words per n-gram for --decontaminate (shorter benchmark texts match whole)")
 
     def __post_init__(self) -> None:
         self.seeds = seeds_path(self.seeds)
@@ -137,6 +147,10 @@ class GenerateConfig:
             raise UserError(f"--max-tokens must be at least 1, got {self.max_tokens}")
         if self.max_chars < 1:
             raise UserError(f"--max-chars must be at least 1, got {self.max_chars}")
+        if self.ngram < 1:
+            raise UserError(f"--ngram must be at least 1, got {self.ngram}")
+        if self.decontaminate_field and not self.decontaminate:
+            raise UserError("--decontaminate-field applies to --decontaminate")
 
     @property
     def inflight(self) -> int:
@@ -188,6 +202,9 @@ class GenerateSummary:
     notes: list[str] = field(default_factory=list)
     diversity: dict[str, float] = field(default_factory=dict)
     judge: dict[str, Any] = field(default_factory=dict)
+    decontamination: dict[str, Any] = field(default_factory=dict)
+    """With `--decontaminate`: `ngram` and `contaminated`, the pairs rejected per benchmark source (every source,
+    zeros included); empty without it."""
 
 
 @dataclass
@@ -270,17 +287,68 @@ def _generate_skill(config: GenerateConfig, *, show_progress: bool) -> GenerateS
         "embedding_model": embedder.model_path,
         "model_checks": config.uses_model_checks,
     }
+    benchmarks = None
+    if config.decontaminate:
+        from agentinstruct.decontaminate import sources_digest
+
+        # Only when asked, so folders written before the option existed still resume.
+        identity["decontaminate"] = {
+            "sources": sources_digest(config.decontaminate),
+            "fields": config.decontaminate_field,
+            "ngram": config.ngram,
+        }
+        benchmarks = _benchmark_index(config)
     store = RunStore(config.out, identity)
     try:
         return _generate(
-            config, store, skill, seed_set, pipeline, program_state, pid, generator, judge, lm, embedder, show_progress
+            config,
+            store,
+            skill,
+            seed_set,
+            pipeline,
+            program_state,
+            pid,
+            generator,
+            judge,
+            lm,
+            embedder,
+            show_progress,
+            benchmarks,
         )
     finally:
         store.close()
 
 
+_BENCHMARKS: dict[tuple, Any] = {}
+
+
+def _benchmark_index(config: GenerateConfig):
+    """The run's benchmark index, built once per process for the same benchmarks (a mix's skills share it)."""
+    from agentinstruct.decontaminate import BenchmarkIndex
+
+    key = (tuple(config.decontaminate), tuple(config.decontaminate_field or ()), config.ngram)
+    if key not in _BENCHMARKS:
+        _BENCHMARKS.clear()  # one index at a time: they can be large
+        _BENCHMARKS[key] = BenchmarkIndex.build(
+            config.decontaminate, ngram=config.ngram, fields=config.decontaminate_field
+        )
+    return _BENCHMARKS[key]
+
+
 def _generate(
-    config, store, skill, seed_set, pipeline, program_state, pid, generator, judge, lm, embedder, show_progress
+    config,
+    store,
+    skill,
+    seed_set,
+    pipeline,
+    program_state,
+    pid,
+    generator,
+    judge,
+    lm,
+    embedder,
+    show_progress,
+    benchmarks=None,
 ):
     import mlflow
 
@@ -348,11 +416,16 @@ def _generate(
         traces = TraceWriter(run_id, run.info.experiment_id)
         totals = _Totals()
         try:
-            _run_units(config, store, seed_set.seeds, spec, scorer, embedder, traces, totals, show_progress)
+            _run_units(config, store, seed_set.seeds, spec, scorer, embedder, traces, totals, show_progress, benchmarks)
         finally:
             _, trace_failures = traces.close()
         counts = store.write_outputs(config.n)
         summary = _summary(config, store, seed_set, pid, run_id, counts, totals, resumed, started)
+        if benchmarks is not None:
+            summary.decontamination = {
+                "ngram": benchmarks.ngram,
+                "contaminated": _contaminated_counts(store, benchmarks.names),
+            }
         summary.peak_inflight = run_stats().peak_inflight
         summary.traces_logged = count_traces(run_id, run.info.experiment_id)
         summary.trace_failures = trace_failures
@@ -376,12 +449,24 @@ def _unit_plan(seeds: list[Seed], max_units: int) -> Iterator[UnitKey]:
         yield (draw, seeds[index].seed_id)
 
 
-def _run_units(config, store: RunStore, seeds, spec, scorer, embedder, traces, totals: _Totals, show_progress: bool):
+def _run_units(
+    config,
+    store: RunStore,
+    seeds,
+    spec,
+    scorer,
+    embedder,
+    traces,
+    totals: _Totals,
+    show_progress: bool,
+    benchmarks=None,
+):
     """Run units until `config.n` records are kept (in plan order), recording each as it arrives."""
     import numpy as np
     from tqdm import tqdm
 
     from agentinstruct.backends import make_backend
+    from agentinstruct.decontaminate import record_texts
     from agentinstruct.metrics import view_of
 
     seeds_by_id = {s.seed_id: s for s in seeds}
@@ -406,11 +491,19 @@ def _run_units(config, store: RunStore, seeds, spec, scorer, embedder, traces, t
         else:  # finished by an earlier run and read back from the log, which does not keep embeddings
             vectors = embedder.embed([v.embedding_text for v in views])
         ids = [f"{seed_id}-{draw}-{i}" for i in range(len(records))]
-        scorer.admit_embedded(vectors, scores, ids)
+        # Contaminated pairs are rejected before the scorer sees them: they never join the kept set that later
+        # pairs are deduplicated against.
+        contamination = [None] * len(records)
+        if benchmarks is not None and records:
+            contamination = benchmarks.check([record_texts(r["messages"], r.get("context")) for r in records])
+        clean = [i for i, reason in enumerate(contamination) if reason is None]
+        scorer.admit_embedded(vectors[clean], [scores[i] for i in clean], [ids[i] for i in clean])
         unit = AdmittedUnit((draw, seed_id), [], [], [], outcome["failures"])
-        for record, score, record_id, vector in zip(records, scores, ids, vectors, strict=True):
+        for record, score, record_id, vector, contaminated in zip(
+            records, scores, ids, vectors, contamination, strict=True
+        ):
             record.update(scores=score.as_columns(), novelty=round(score.novelty, 4), record_id=record_id)
-            rejection = score.rejection(config.min_quality)
+            rejection = contaminated or score.rejection(config.min_quality)
             if rejection:
                 unit.rejects.append({**record, "rejection": rejection})
             else:
@@ -541,6 +634,17 @@ def _summary(config, store: RunStore, seed_set, pid, run_id, counts, totals: _To
     return summary
 
 
+def _contaminated_counts(store: RunStore, names: list[str]) -> dict[str, int]:
+    """Rejected pairs per benchmark source, read from the rejects table (resumed work included)."""
+    import pyarrow.parquet as pq
+
+    from agentinstruct.decontaminate import reason_source
+
+    rejects = pq.read_table(store.out / "rejects" / "rejects.parquet", columns=["rejection"])
+    counts = Counter(reason_source(r) for r in rejects["rejection"].to_pylist())
+    return {name: counts.get(name, 0) for name in names}
+
+
 def _value_counts(column) -> Counter:
     import pyarrow.compute as pc
 
@@ -627,6 +731,10 @@ def _log_run_outputs(summary: GenerateSummary, store: RunStore, pipeline, card: 
         **{f"gave_up_{reason}": count for reason, count in summary.gave_up.items()},
         **summary.diversity,
         **{f"judge_{k}": v for k, v in summary.judge.items() if isinstance(v, int | float)},
+        **{
+            f"contaminated_{_metric_name(source)}": count
+            for source, count in summary.decontamination.get("contaminated", {}).items()
+        },
     }
     program_file = store.progress / "program.json"
     save_program(pipeline, program_file)
@@ -659,6 +767,13 @@ def _log_run_outputs(summary: GenerateSummary, store: RunStore, pipeline, card: 
         for table in ("failures", "rejects", "surplus"):
             mlflow.log_artifact(str(store.out / table / f"{table}.parquet"), artifact_path=table)
         mlflow.log_artifact(str(program_file))
+
+
+def _metric_name(text: str) -> str:
+    """MLflow metric names take letters, digits, `_-. /` only."""
+    import re
+
+    return re.sub(r"[^\w\-. /]", "_", text)
 
 
 def _file_digest(path: Path) -> str:
