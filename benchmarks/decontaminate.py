@@ -102,6 +102,13 @@ def synthesise(folder: Path, records: int, items: int, planted: int, seed: int) 
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak RSS. VmHWM where there is /proc: `ru_maxrss` survives exec, so a child would report its
+    parent's peak when that was higher."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 

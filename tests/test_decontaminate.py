@@ -223,6 +223,7 @@ def test_generate_rejects_pairs_that_quote_a_benchmark(stub, text_seeds, tmp_pat
     assert summary["rejected_by_reason"]["contaminated"] == len(contaminated)
     count = len(contaminated)
     assert f"contaminated    {count} rejected, 13-gram overlap (rivers_bench {count})" in printed
+    assert f"Decontamination against benchmark items: rivers_bench ({count})" in (out / "README.md").read_text()
     metrics = mlflow.MlflowClient(mlflow_uri).get_run(summary["run_id"]).data.metrics
     assert metrics["contaminated_rivers_bench"] == len(contaminated)
     # A contaminated pair never joins the kept set, so no kept pair is a near-duplicate of one.
@@ -234,3 +235,29 @@ def test_generate_rejects_pairs_that_quote_a_benchmark(stub, text_seeds, tmp_pat
     other.write_text(TEXT_SEEDS["deserts"] + "\n")
     assert main([*command, "--n", "5", "--decontaminate", str(other)]) == 2
     assert "changed: decontaminate" in capsys.readouterr().err
+
+
+def test_a_mix_passes_decontamination_to_every_skill_and_sums_the_counts(text_seeds, tmp_path, mlflow_uri, monkeypatch):
+    import dspy
+    from conftest import TEXT_SEEDS, FieldEchoEngine
+
+    lm = dspy.LM("echo/fields", engine=FieldEchoEngine(), cache=False)
+    monkeypatch.setattr("agentinstruct.lm.build_lm", lambda *args, **kwargs: lm)
+    monkeypatch.setattr("agentinstruct.runner.check_lm", lambda *args, **kwargs: None)
+    bench = tmp_path / "glaciers.txt"
+    bench.write_text(TEXT_SEEDS["glaciers"] + "\n")
+    out = tmp_path / "mix"
+    command = ["generate", "--skill", "reading_comprehension,text_extraction", "--n", "4", "--seeds", str(text_seeds)]
+    command += ["--out", str(out), "--lm", "openai/echo", "--api-base", "http://127.0.0.1:9/v1", "--no-model-checks"]
+    assert main([*command, "--quiet", "--decontaminate", str(bench)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    per_skill = {
+        name: json.loads((Path(figures["out"]) / "summary.json").read_text())["decontamination"]["contaminated"]
+        for name, figures in summary["skills"].items()
+    }
+    assert all(set(counts) == {"glaciers"} for counts in per_skill.values())
+    assert summary["decontamination"]["contaminated"]["glaciers"] == sum(c["glaciers"] for c in per_skill.values()) > 0
+    rejects = pd.read_parquet(out / "rejects" / "rejects.parquet")
+    assert rejects["rejection"].str.startswith("contaminated:glaciers:").sum() == sum(
+        c["glaciers"] for c in per_skill.values()
+    )
