@@ -280,7 +280,7 @@ def reason_source(rejection: str) -> str | None:
 # Benchmark files
 
 
-def benchmark_files(paths: Sequence[str]) -> list[tuple[str, Path]]:
+def benchmark_files(paths: Sequence[str], option_name: str = "--against") -> list[tuple[str, Path]]:
     """(source name, path) of every benchmark under `paths`: a file, a `save_to_disk` folder, or a folder of those
     (searched recursively). The name is the file's stem (the folder's name for a saved dataset), made unique by
     prefixing parent folders when two collide.
@@ -292,7 +292,7 @@ def benchmark_files(paths: Sequence[str]) -> list[tuple[str, Path]]:
     for value in paths:
         path = Path(value)
         if not path.exists():
-            raise UserError(f"--against path does not exist: {value}")
+            raise UserError(f"{option_name} path does not exist: {value}")
         if path.is_file():
             if path.suffix.lower() not in BENCHMARK_SUFFIXES:
                 raise UserError(f"cannot read benchmark {value}: expected {', '.join(BENCHMARK_SUFFIXES)} or a folder")
@@ -302,7 +302,9 @@ def benchmark_files(paths: Sequence[str]) -> list[tuple[str, Path]]:
         else:
             inside = sorted(_folder_benchmarks(path))
             if not inside:
-                raise UserError(f"--against folder {value} holds no {', '.join(BENCHMARK_SUFFIXES)} file or dataset")
+                raise UserError(
+                    f"{option_name} folder {value} holds no {', '.join(BENCHMARK_SUFFIXES)} file or dataset"
+                )
             found.extend(inside)
     names: dict[str, Path] = {}
     for path in found:

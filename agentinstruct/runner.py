@@ -151,6 +151,11 @@ class GenerateConfig:
             raise UserError(f"--ngram must be at least 1, got {self.ngram}")
         if self.decontaminate_field and not self.decontaminate:
             raise UserError("--decontaminate-field applies to --decontaminate")
+        if self.decontaminate:
+            from agentinstruct.decontaminate import benchmark_files
+
+            # A missing path fails before anything runs (before a mix's first skill too).
+            benchmark_files(self.decontaminate, "--decontaminate")
 
     @property
     def inflight(self) -> int:
@@ -297,7 +302,7 @@ def _generate_skill(config: GenerateConfig, *, show_progress: bool) -> GenerateS
             "fields": config.decontaminate_field,
             "ngram": config.ngram,
         }
-        benchmarks = _benchmark_index(config)
+        benchmarks = _benchmark_index(config, identity["decontaminate"]["sources"])
     store = RunStore(config.out, identity)
     try:
         return _generate(
@@ -322,11 +327,11 @@ def _generate_skill(config: GenerateConfig, *, show_progress: bool) -> GenerateS
 _BENCHMARKS: dict[tuple, Any] = {}
 
 
-def _benchmark_index(config: GenerateConfig):
-    """The run's benchmark index, built once per process for the same benchmarks (a mix's skills share it)."""
+def _benchmark_index(config: GenerateConfig, sources: list[dict[str, str]]):
+    """The run's benchmark index, built once per process for the same benchmark contents (a mix's skills share it)."""
     from agentinstruct.decontaminate import BenchmarkIndex
 
-    key = (tuple(config.decontaminate), tuple(config.decontaminate_field or ()), config.ngram)
+    key = (json.dumps(sources), tuple(config.decontaminate_field or ()), config.ngram)
     if key not in _BENCHMARKS:
         _BENCHMARKS.clear()  # one index at a time: they can be large
         _BENCHMARKS[key] = BenchmarkIndex.build(

@@ -192,6 +192,15 @@ def test_cli_end_to_end_and_bad_input(tmp_path, capsys):
     assert len(errors) == 2 and "has no field 'nope'" in errors[0] and "does not exist" in errors[1]
 
 
+def test_generate_refuses_a_missing_benchmark_before_running(tmp_path, mlflow_uri, capsys):
+    command = ["generate", "--n", "1", "--out", str(tmp_path / "out"), "--lm", "openai/x", "--quiet"]
+    assert main([*command, "--decontaminate", str(tmp_path / "gone.jsonl")]) == 2
+    assert main([*command, "--decontaminate-field", "question"]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert "--decontaminate path does not exist" in errors[0] and "gone.jsonl" in errors[0]
+    assert "applies to --decontaminate" in errors[1] and not (tmp_path / "out").exists()
+
+
 @pytest.fixture
 def stub(monkeypatch):
     from stub_server import StubOpenAI
