@@ -6,7 +6,8 @@
     report = agentinstruct.score("out/mix", out="out/mix-score")
     result = agentinstruct.compile(optimizer="bootstrap", out="programs/rc.json")
 
-The keywords are the fields of `GenerateConfig`, `ScoreConfig`, `CompileConfig`, `ExportConfig` (each field's help is
+The keywords are the fields of `GenerateConfig`, `ScoreConfig`, `CompileConfig`, `ExportConfig`,
+`DecontaminateConfig` (each field's help is
 the CLI option's help); the CLI is a thin layer over these functions. Bad input raises `agentinstruct.UserError`.
 """
 
@@ -17,6 +18,7 @@ from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from agentinstruct.decontaminate import DecontaminateReport
     from agentinstruct.export import ExportResult
     from agentinstruct.mix import MixSummary
     from agentinstruct.optimizers.compile import CompileResult
@@ -90,3 +92,14 @@ def export(dataset: str | None = None, /, **options: Any) -> ExportResult:
     if dataset is not None:
         options["dataset"] = dataset
     return export_dataset(make_config(ExportConfig, None, options))
+
+
+def decontaminate(dataset: str | None = None, /, *, show_progress: bool = True, **options: Any) -> DecontaminateReport:
+    """Drop a dataset's rows that share a word n-gram with benchmark items; returns the report (also
+    `out/report.json`). Keywords: the fields of `agentinstruct.DecontaminateConfig` (`against` and `out` are required).
+    """
+    from agentinstruct.decontaminate import DecontaminateConfig, decontaminate_dataset
+
+    if dataset is not None:
+        options["dataset"] = dataset
+    return decontaminate_dataset(make_config(DecontaminateConfig, None, options), show_progress=show_progress)

@@ -79,10 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "export":
             print(format_export(api.export(config.dataset, **_options(config))))
         elif args.command == "decontaminate":
-            from agentinstruct.decontaminate import decontaminate_dataset
             from agentinstruct.decontaminate import format_report as format_decontamination
 
-            print(format_decontamination(decontaminate_dataset(config, show_progress=show_progress)))
+            report = api.decontaminate(config.dataset, show_progress=show_progress, **_options(config))
+            print(format_decontamination(report))
         elif args.command == "doctor":
             quiet_libraries()
             from agentinstruct.doctor import run_doctor

@@ -7,6 +7,7 @@ from test_mix import _generate, echo_everywhere  # noqa: F401  (a fixture)
 
 import agentinstruct
 from agentinstruct.cli import build_parser, format_summary, main
+from agentinstruct.decontaminate import DecontaminateConfig
 from agentinstruct.errors import UserError
 from agentinstruct.export import ExportConfig
 from agentinstruct.optimizers.compile import CompileConfig
@@ -23,7 +24,13 @@ def _subcommands() -> dict[str, argparse.ArgumentParser]:
 
 @pytest.mark.parametrize(
     ("command", "config_class"),
-    [("generate", GenerateConfig), ("score", ScoreConfig), ("compile", CompileConfig), ("export", ExportConfig)],
+    [
+        ("generate", GenerateConfig),
+        ("score", ScoreConfig),
+        ("compile", CompileConfig),
+        ("export", ExportConfig),
+        ("decontaminate", DecontaminateConfig),
+    ],
 )
 def test_every_cli_option_is_a_config_field_and_every_field_an_option(command, config_class):
     parser = _subcommands()[command]

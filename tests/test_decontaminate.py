@@ -7,6 +7,7 @@ import datasets
 import pandas as pd
 import pytest
 
+import agentinstruct
 from agentinstruct.cli import main
 from agentinstruct.decontaminate import (
     BenchmarkIndex,
@@ -172,6 +173,11 @@ def test_decontaminate_dataset_writes_clean_rows_rejects_and_report(tmp_path):
     assert len(rejects) == 3 and all(r.startswith("contaminated:") for r in rejects["rejection"])
     assert json.loads((out / "report.json").read_text())["contaminated_by_source"] == {"mmlu": 2, "trivia": 1}
     assert "contaminated    3  (mmlu 2, trivia 1)" in format_report(report)
+    # The Python API takes the same options as keywords.
+    again = agentinstruct.decontaminate(
+        str(out), against=[str(bench)], out=str(tmp_path / "again"), show_progress=False
+    )
+    assert (again.records, again.contaminated) == (2, 0)
 
 
 def test_cli_end_to_end_and_bad_input(tmp_path, capsys):
