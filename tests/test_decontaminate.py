@@ -276,3 +276,25 @@ def test_a_mix_passes_decontamination_to_every_skill_and_sums_the_counts(text_se
     assert rejects["rejection"].str.startswith("contaminated:glaciers:").sum() == sum(
         c["glaciers"] for c in per_skill.values()
     )
+
+
+def test_a_contaminated_pair_never_joins_the_set_later_pairs_are_deduplicated_against(
+    stub, text_seeds, tmp_path, mlflow_uri
+):
+    from agentinstruct.seeds import load_seeds
+
+    # Every seed but the last one planned is a benchmark; with a near-duplicate threshold this low every pair is a
+    # near-duplicate of any pair in the kept set, so the first clean pair is kept only if no contaminated pair got in.
+    seeds = load_seeds(str(text_seeds)).seeds
+    bench = tmp_path / "bench.txt"
+    bench.write_text("".join(" ".join(seed.text.split()) + "\n" for seed in seeds[:-1]))
+    out = tmp_path / "out"
+    command = ["generate", "--seeds", str(text_seeds), "--out", str(out), "--n", "1", "--dedup-threshold", "0.05"]
+    command += ["--lm", "openai/stub-model", "--api-base", stub.base_url, "--no-model-checks", "--quiet"]
+    assert main([*command, "--decontaminate", str(bench)]) == 0
+    kept = datasets.load_from_disk(str(out))["train"]
+    assert len(kept) == 1 and kept[0]["seed_id"] == seeds[-1].seed_id
+    rejects = pd.read_parquet(out / "rejects" / "rejects.parquet")
+    assert rejects["rejection"].str.startswith("contaminated:bench:").sum() >= len(seeds) - 1
+    near = rejects[rejects["rejection"].str.startswith("near_duplicate_of:")]
+    assert set(near["rejection"].str.split(":").str[1]) <= set(kept["record_id"])
