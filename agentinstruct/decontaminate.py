@@ -447,9 +447,12 @@ class DecontaminateConfig:
         metavar="PATH",
     )
     out: str = option(help="folder for the clean dataset, rejects/contaminated.parquet and report.json")
-    ngram: int = option(DEFAULT_NGRAM, help="words per n-gram; benchmark texts shorter than this match whole")
+    ngram: int = option(
+        DEFAULT_NGRAM,
+        help=f"words per n-gram; shorter benchmark texts (from {MIN_ITEM_WORDS} words) match when they appear whole",
+    )
     field: list[str] | None = option(
-        None, help="benchmark fields to read (default: every string field of a row, lists included)"
+        None, metavar="NAME", help="benchmark fields to read (default: every string field of a row, lists included)"
     )
     split: str | None = option(None, help="the split of the dataset to check when it has several")
 

@@ -109,9 +109,11 @@ class GenerateConfig:
         "their items is rejected as contaminated:<source>:<n-gram>",
     )
     decontaminate_field: list[str] | None = option(
-        None, help="benchmark fields to read for --decontaminate (default: every string field of a row)"
+        None, metavar="NAME", help="benchmark fields to read for --decontaminate (default: every string field of a row)"
     )
-    ngram: int = option(13, help="words per n-gram for --decontaminate (shorter benchmark texts match whole)")
+    ngram: int = option(
+        13, help="words per n-gram for --decontaminate (shorter benchmark texts, from 8 words, match when whole)"
+    )
 
     def __post_init__(self) -> None:
         self.seeds = seeds_path(self.seeds)
