@@ -262,9 +262,10 @@ def _execute(bwrap: str, files: dict[str, str], command: list[str], limits: Sand
         for name, text in files.items():
             # An in-memory file bwrap copies into the sandbox's tmpfs: nothing is written to the host's disk.
             fd = os.memfd_create("sandbox-file")
-            os.write(fd, text.encode())
-            os.lseek(fd, 0, os.SEEK_SET)
             file_fds[name] = fd
+            with open(fd, "wb", closefd=False) as memory_file:
+                memory_file.write(text.encode())
+            os.lseek(fd, 0, os.SEEK_SET)
         argv = _bwrap_argv(bwrap, file_fds, command, limits)
         started = time.monotonic()
         process = subprocess.Popen(
