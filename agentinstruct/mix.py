@@ -112,6 +112,7 @@ class MixSummary:
     skills: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per skill: requested, pairs, pass_rate, failures, rejected, lm_calls, lm_calls_per_kept_pair,
     seconds_per_kept_pair, vendi_score, run_id and out."""
+    notes: list[str] = field(default_factory=list)
 
 
 def generate_mix(config: GenerateConfig, skills: list[str], *, show_progress: bool = True) -> MixSummary:
@@ -123,6 +124,7 @@ def generate_mix(config: GenerateConfig, skills: list[str], *, show_progress: bo
     import mlflow
 
     from agentinstruct.card import CARD, log_card, write_card
+    from agentinstruct.plots import PLOTS_DIR, draw_safely, generate_plots
     from agentinstruct.runner import generate
     from agentinstruct.seeds import load_seeds
     from agentinstruct.tracking import store_lock, tracked_run
@@ -166,15 +168,19 @@ def generate_mix(config: GenerateConfig, skills: list[str], *, show_progress: bo
             wall_seconds=round(time.perf_counter() - started, 2),
             skills={name: _skill_figures(result) for name, result in results.items()},
         )
-        (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2), encoding="utf-8")
         metrics = {"pairs": summary.pairs, "failures": summary.failures, "rejected": summary.rejected}
         for name, figures in summary.skills.items():
             metrics.update({f"{name}/{key}": value for key, value in figures.items() if _is_number(value)})
+        jobs = {name: Path(results[name].out) for name in skills}
+        plots = draw_safely(lambda: generate_plots(out, jobs, config.dedup_threshold), summary.notes)
+        (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2), encoding="utf-8")
         card = write_card(out, config, summary)
         with store_lock():
             mlflow.log_metrics(metrics)
             mlflow.log_artifact(str(out / "summary.json"))
             log_card(card, out / CARD)
+            for plot in plots:
+                mlflow.log_artifact(str(plot), artifact_path=PLOTS_DIR)
     return summary
 
 
@@ -260,5 +266,6 @@ def format_mix_summary(summary: MixSummary) -> str:
         f"dataset         {summary.out}  (datasets.load_dataset(DIR, name=SKILL or 'all'); card in README.md; "
         f"each skill's job in {summary.out}/{SKILLS_DIR}/)",
         f"mlflow run      {summary.run_id}  (one nested run per skill; {mlflow_ui_hint()})",
+        *(f"note            {note}" for note in summary.notes),
     ]
     return "\n".join(lines)

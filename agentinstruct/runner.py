@@ -30,6 +30,7 @@ from agentinstruct.metrics.diversity import DEFAULT_DEDUP_THRESHOLD
 from agentinstruct.metrics.scoring import DEFAULT_MIN_QUALITY
 from agentinstruct.mix import MixSummary, generate_mix, parse_mix, resolve_skills
 from agentinstruct.options import option
+from agentinstruct.plots import PLOTS_DIR, draw_safely, generate_plots
 from agentinstruct.seeds import BUNDLED, DEFAULT_MAX_CHARS, Seed, load_seeds, seeds_path
 from agentinstruct.store import AdmittedUnit, RunStore, UnitKey
 from agentinstruct.units import UnitSpec, UnitTask, score_from_data
@@ -361,10 +362,11 @@ def _generate(
                 f"{summary.traces_logged} MLflow traces for {totals.units_run} units run"
                 + (f"; failed: {trace_failures[0]}" if trace_failures else "")
             )
+        plots = draw_safely(lambda: generate_plots(store.out, {skill.name: store.out}, config.dedup_threshold), notes)
         summary.notes = notes
         store.write_summary(asdict(summary))
         card = write_card(store.out, config, summary)
-        _log_run_outputs(summary, store, pipeline, card)
+        _log_run_outputs(summary, store, pipeline, card, plots)
         mlflow.log_metric("traces_logged", summary.traces_logged)
     return summary
 
@@ -595,7 +597,7 @@ def _judge_figures(store: RunStore, pairs: int, totals: _Totals, judged: bool) -
     return figures
 
 
-def _log_run_outputs(summary: GenerateSummary, store: RunStore, pipeline, card: str) -> None:
+def _log_run_outputs(summary: GenerateSummary, store: RunStore, pipeline, card: str, plots: list[Path]) -> None:
     import mlflow
     import pandas as pd
     from mlflow.data.dataset_source_registry import resolve_dataset_source
@@ -656,6 +658,8 @@ def _log_run_outputs(summary: GenerateSummary, store: RunStore, pipeline, card: 
             )
         mlflow.log_artifact(str(store.out / "summary.json"))
         log_card(card, store.out / CARD)
+        for plot in plots:
+            mlflow.log_artifact(str(plot), artifact_path=PLOTS_DIR)
         for table in ("failures", "rejects", "surplus"):
             mlflow.log_artifact(str(store.out / table / f"{table}.parquet"), artifact_path=table)
         mlflow.log_artifact(str(program_file))
