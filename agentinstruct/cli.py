@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="check every pair with the embedded model too (about 1 s a pair); default: on when --lm is embedded",
     )
     gen.add_argument("--quiet", action="store_true", help="no progress bar")
+    gen.add_argument("--dry-run", action="store_true", help="print the estimated calls, tokens and cost; write nothing")
+    gen.add_argument("--pilot", type=int, metavar="K", help="with --dry-run: estimate from K real units")
+    gen.add_argument("--max-cost", type=float, metavar="USD", help="stop starting units once this run spent USD")
 
     score = commands.add_parser("score", help="score a chat dataset: validators, LLM judge, diversity")
     score.add_argument("dataset", help="a folder written by generate, a .jsonl/.parquet file, or a saved HF dataset")
@@ -267,8 +270,16 @@ def _generate(args: argparse.Namespace) -> int:
         dedup_threshold=args.dedup_threshold,
         embedding_model=args.embedding_model,
         model_checks=args.model_checks,
+        dry_run=args.dry_run,
+        pilot=args.pilot,
+        max_cost=args.max_cost,
     )
     summary = generate(config, show_progress=not args.quiet)
+    if isinstance(summary, dict):  # --dry-run: the estimate of each skill
+        from agentinstruct.cost import format_estimate
+
+        print(format_estimate(summary))
+        return 0
     print(format_mix_summary(summary) if isinstance(summary, MixSummary) else format_summary(summary))
     if summary.pairs == 0:
         print(
@@ -348,6 +359,8 @@ def _compile(args: argparse.Namespace) -> int:
 
 def format_summary(summary) -> str:
     """The one-screen end-of-run report."""
+    from agentinstruct.cost import format_cost_line
+
     lines = [
         f"pairs written   {summary.pairs} of {summary.requested} requested ({summary.generated} generated in total)",
         f"failures        {summary.failures}"
@@ -371,7 +384,7 @@ def format_summary(summary) -> str:
         f"LM calls        {summary.lm_calls} (parse-failure rate {summary.parse_failure_rate:.1%})"
         + (f"; retried: {_counts(summary.retries)}" if summary.retries else "")
         + (f"; given up: {_counts(summary.gave_up)}" if summary.gave_up else ""),
-        f"tokens          {summary.tokens_in} in, {summary.tokens_out} out",
+        f"tokens          {format_cost_line(summary.tokens_in, summary.tokens_out, summary.cost_usd, summary.models)}",
         f"wall time       {summary.wall_seconds:.1f} s ({summary.pairs_per_second:.3f} pairs/s)",
         f"dataset         {summary.out}  (datasets.load_from_disk)"
         + (f"; {summary.surplus} more pairs in surplus/ (finished after --n was reached)" if summary.surplus else ""),
@@ -381,7 +394,7 @@ def format_summary(summary) -> str:
         lines.append(f"note            {note}")
     for skipped in summary.skipped_seeds[:5]:
         lines.append(f"skipped seed    {skipped['source']}: {skipped['reason']}")
-    if summary.pairs < summary.requested:
+    if summary.pairs < summary.requested and not summary.stopped_at_max_cost:
         lines.append(
             f"warning         only {summary.pairs} of {summary.requested} pairs: the LM failed too often; "
             "see failures/failures.parquet"
