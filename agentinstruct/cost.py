@@ -18,7 +18,6 @@ Two estimates:
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -101,27 +100,47 @@ class CostEstimate:
         return asdict(self)
 
 
-def simulate_units(yields: list[float], n: int, window: int, max_units: int) -> int:
+def simulate_units(yields: list[float], n: int, window: int, max_units: int, trials: int = 16) -> int:
     """How many units the run's scheduler (`runner._run_units`) starts to keep `n` pairs when unit i keeps
-    `yields[i % len(yields)]` pairs and units finish in the order they started.
+    `yields[i % len(yields)]` pairs.
 
-    It mirrors the run's rule: start a unit while fewer than `window` run and the pairs kept plus those expected from
-    the units in flight (at the yield seen so far, 1 before any unit finished, at least 0.25) are short of `n`.
+    It mirrors the run's rule: start a unit while fewer than `window` run and the pairs admitted plus those expected
+    from the units in flight or finished but not yet admitted (at the yield seen so far, 1 before any unit was
+    admitted, at least 0.25) are short of `n`; units are admitted in plan order. With several units in flight, which
+    one finishes first varies: the count is the mean over `trials` runs whose unit durations vary by +-50% (seeded,
+    so the same estimate every time). One unit at a time (the embedded model) needs no trials: it is exact.
     """
+    import random
+
+    if window <= 1:
+        return _simulate(yields, n, 1, max_units, None)
+    counts = [_simulate(yields, n, window, max_units, random.Random(trial)) for trial in range(trials)]
+    return round(sum(counts) / len(counts))
+
+
+def _simulate(yields: list[float], n: int, window: int, max_units: int, rng) -> int:
+    import heapq
+
     kept = admitted = 0.0
-    in_flight: deque[float] = deque()
-    started = 0
+    running: list[tuple[float, int]] = []  # (finish time, plan position)
+    arrived: dict[int, float] = {}
+    next_admit = started = 0
+    now = 0.0
     while True:
-        while len(in_flight) < window and started < max_units:
+        while len(running) < window and started < max_units:
             expected = kept / admitted if admitted else 1.0
-            if kept + len(in_flight) * max(expected, 0.25) >= n:
+            if kept + (len(running) + len(arrived)) * max(expected, 0.25) >= n:
                 break
-            in_flight.append(yields[started % len(yields)] if yields else 0.0)
+            heapq.heappush(running, (now + (rng.uniform(0.5, 1.5) if rng else 1.0), started))
             started += 1
-        if not in_flight:
+        if not running:
             return started
-        kept += in_flight.popleft()
-        admitted += 1
+        now, position = heapq.heappop(running)
+        arrived[position] = yields[position % len(yields)] if yields else 0.0
+        while next_admit in arrived:
+            kept += arrived.pop(next_admit)
+            admitted += 1
+            next_admit += 1
 
 
 def estimate(config: GenerateConfig, skill_name: str, *, show_progress: bool = False) -> CostEstimate:
