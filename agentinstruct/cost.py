@@ -94,6 +94,9 @@ class CostEstimate:
     pilot_pairs_per_unit: float | None = None
     pilot: dict[str, Any] = field(default_factory=dict)
     """The pilot's own calls, tokens and cost (spent already; its cache entries are not reused)."""
+    at_unit_limit: dict[str, Any] = field(default_factory=dict)
+    """The default estimate's other end: the figures if the run stops at its unit limit (`MAX_UNITS_PER_RECORD` per
+    record plus one per seed) because few pairs are kept: about the most the run can spend."""
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -238,15 +241,15 @@ def _default_estimate(config: GenerateConfig, skill_name: str) -> CostEstimate:
     # Output fields are capped one by one on the embedded model, each resampled up to leak_retries times.
     embedded_factor = EmbeddedEngine().leak_retries + 1 if config.lm == EMBEDDED else None
     judged = config.judge_lm is not None
-    prompt_cache: dict[tuple, int] = {}
+    prompt_cache: dict[tuple, tuple[int, int]] = {}
 
     def call_tokens(predictor, seed) -> tuple[int, int]:
         key = (id(predictor), seed.seed_id)
-        messages, outputs = _render(predictor, seed.text, demo_passage)
         if key not in prompt_cache:
-            prompt_cache[key] = counter(messages)
-        cap = config.max_tokens * outputs * embedded_factor if embedded_factor else config.max_tokens
-        return prompt_cache[key], cap
+            messages, outputs = _render(predictor, seed.text, demo_passage)
+            cap = config.max_tokens * outputs * embedded_factor if embedded_factor else config.max_tokens
+            prompt_cache[key] = (counter(messages), cap)
+        return prompt_cache[key]
 
     plan_cache: dict[tuple, tuple[int, int, int, int, int, int]] = {}
 
@@ -286,15 +289,9 @@ def _default_estimate(config: GenerateConfig, skill_name: str) -> CostEstimate:
 
     max_units = MAX_UNITS_PER_RECORD * config.n + len(seeds)
     # Yields in plan order, so the scheduler's count uses each unit's own plan (identity transformations etc.).
-    planned = _plan_units(config, seeds, max_units)
-    figures: list[tuple[int, int, int, int, int, int]] = []
-    units = 0
-    for count in range(1, max_units + 1):
-        figures.append(unit_figures(*planned[count - 1]))
-        units = simulate_units([f[0] for f in figures], config.n, config.inflight, count)
-        if units < count:
-            break
-    used = [figures[i] for i in range(units)]
+    figures = [unit_figures(draw, seed) for draw, seed in _plan_units(config, seeds, max_units)]
+    units = simulate_units([f[0] for f in figures], config.n, config.inflight, max_units)
+    used = figures[:units]
     estimate = CostEstimate(
         skill=skill.name,
         method=DEFAULT_METHOD,
@@ -309,6 +306,23 @@ def _default_estimate(config: GenerateConfig, skill_name: str) -> CostEstimate:
             "assumes every call succeeds and every pair is kept; output tokens at the --max-tokens caps (upper bound)"
         ],
     )
+    # The other end: a run whose pairs are mostly lost stops at its unit limit, about the most it can spend (DSPy
+    # retries an unparseable answer once in JSON: one more call each time); --pilot K measures where it will land.
+    limit = CostEstimate(
+        skill=skill.name,
+        method="limit",
+        requested=config.n,
+        units=len(figures),
+        lm_calls=sum(f[1] for f in figures),
+        tokens_in=sum(f[2] for f in figures),
+        tokens_out=sum(f[3] for f in figures),
+        cost_usd=None,
+        tokens_out_is_upper_bound=True,
+    )
+    _finish(limit, config, (sum(f[4] for f in figures), sum(f[5] for f in figures)))
+    estimate.at_unit_limit = {
+        key: getattr(limit, key) for key in ("units", "lm_calls", "tokens_in", "tokens_out", "cost_usd")
+    }
     return _finish(estimate, config, (sum(f[4] for f in used), sum(f[5] for f in used)))
 
 
@@ -473,6 +487,13 @@ def format_estimate(estimates: dict[str, CostEstimate]) -> str:
             f"tokens          {item.tokens_in} in, {bound}{item.tokens_out} out",
             f"cost            {_cost_text(item.cost_usd, item.unpriced, bound)}",
         ]
+        if item.at_unit_limit:
+            limit = item.at_unit_limit
+            lines.append(
+                f"at unit limit   {limit['units']} units (where a run that keeps few pairs stops): "
+                f"{limit['lm_calls']} LM calls, {limit['tokens_in']} tokens in, {limit['tokens_out']} out; "
+                + _cost_text(limit["cost_usd"], item.unpriced)
+            )
         if item.pilot:
             lines.append(
                 f"pilot spent     {item.pilot['lm_calls']} calls, {item.pilot['tokens_in']} tokens in, "
