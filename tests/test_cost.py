@@ -149,3 +149,45 @@ def test_bad_cost_options_are_one_line_exit_2(extra, expected, text_seeds, tmp_p
     err = capsys.readouterr().err.strip()
     assert expected in err and "\n" not in err
     assert not out.exists()
+
+
+@pytest.fixture
+def priced_echo(monkeypatch):
+    """Every LM role is the field-echo LM (10 tokens in, 10 out a call) under a name in LiteLLM's price map."""
+    import dspy
+    from conftest import FieldEchoEngine
+
+    lm = dspy.LM(PRICED, engine=FieldEchoEngine(), cache=False)
+    monkeypatch.setattr("agentinstruct.lm.build_lm", lambda *args, **kwargs: lm)
+    monkeypatch.setattr("agentinstruct.runner.check_lm", lambda *args, **kwargs: None)
+    return lm
+
+
+def test_a_mix_estimates_and_costs_every_skill_and_caps_the_whole_mix(
+    priced_echo, text_seeds, tmp_path, mlflow_uri, capsys
+):
+    out = tmp_path / "mix"
+    argv = ["generate", "--seeds", str(text_seeds), "--out", str(out), "--lm", PRICED, "--quiet", "--n", "8"]
+    argv += ["--api-base", "http://127.0.0.1:9/v1", "--no-model-checks", "--concurrency", "1", "--min-quality", "0"]
+    argv += ["--skill", "reading_comprehension,text_extraction"]
+    assert main([*argv, "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    assert "skill           reading_comprehension: 4 pairs" in printed and "text_extraction: 4 pairs" in printed
+    assert "total " in printed and not out.exists()
+
+    # A cap below one unit's price: the first skill stops after its first unit, the second never starts.
+    main([*argv, "--max-cost", "0.00001"])
+    printed = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary["skills"]) == ["reading_comprehension"] and summary["pairs"] < 8
+    assert "before text_extraction" in printed and "rerun the same command" in printed
+    spent = summary["cost_usd"]
+    assert spent == pytest.approx(price(PRICED, summary["tokens_in"], summary["tokens_out"])) and spent > 0
+
+    assert main([*argv, "--max-cost", "1"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["pairs"] == 8 and list(summary["skills"]) == ["reading_comprehension", "text_extraction"]
+    assert summary["cost_usd"] == pytest.approx(sum(f["cost_usd"] for f in summary["skills"].values()))
+    rows = datasets.load_from_disk(str(out))
+    ids = list(zip(rows["skill"], rows["record_id"], strict=True))  # record ids are unique within a skill
+    assert len(ids) == 8 and len(set(ids)) == 8
