@@ -517,6 +517,8 @@ def format_estimate(estimates: dict[str, CostEstimate]) -> str:
 def _cost_text(cost: float | None, unpriced: list[str], bound: str = "") -> str:
     if cost is None:
         return cost_unknown(unpriced)
+    if cost == 0:
+        return "$0 (the embedded model runs here)"
     return f"{bound}${cost:.4f}"
 
 
@@ -527,4 +529,6 @@ def cost_unknown(unpriced: list[str]) -> str:
 def format_cost_line(tokens_in: int, tokens_out: int, cost: float | None, models: list[str]) -> str:
     """The end-of-run line: 'tokens ... in, ... out; cost $X' or 'cost unknown (...)'."""
     text = cost_unknown([m for m in models if not is_priced(m)]) if cost is None else f"cost ${cost:.4f}"
+    if cost == 0 and models and all(is_free(m) for m in models):
+        text = "cost $0 (the embedded model runs here)"
     return f"{tokens_in} in, {tokens_out} out; {text}"

@@ -6,9 +6,13 @@ the real run of the same command, in a temporary folder with a fresh DSPy cache 
     python benchmarks/cost_estimate.py --lm openai/gpt-4o-mini --api-base http://host:8000/v1 --n 50
 
 Prints estimated vs actual units, LM calls, tokens in, tokens out and cost, with each estimate's ratio to the actual
-figure (1.00 is exact). The default estimate's output tokens are the `--max-tokens` caps: an upper bound, not a
-prediction. With `--stub`, the stub reports a fixed 100 tokens in and 20 out per call, so only the pilot's token
-figures (which measure what the server reports) are comparable there; the default's token counts are the prompts'.
+figure (1.00 is exact): the default estimate (every pair kept), its figures at the run's unit limit (few pairs kept),
+and the pilot's. The default's output tokens are the `--max-tokens` caps: an upper bound, not a prediction. With
+`--stub`, the stub reports a fixed 100 tokens in and 20 out per call, so only the pilot's token figures (which measure
+what the server reports) are comparable there; the default's token counts are the prompts'.
+
+On the embedded model, give the pilot enough units to keep a few pairs (a skill that keeps 0.2 pairs per unit needs
+K of 10 or more): a pilot that keeps none extrapolates to the run's unit limit.
 """
 
 from __future__ import annotations
@@ -91,6 +95,8 @@ def measure(args: argparse.Namespace, lm: str, api_base: str | None, work: Path)
     for name, settings in (("default", {}), (f"pilot {args.pilot}", {"pilot": args.pilot})):
         result = generate(replace(config, dry_run=True, **settings), show_progress=False)
         estimates[name] = next(iter(result.values())).as_dict()
+        if estimates[name]["at_unit_limit"]:  # the default's other end: the run stopping at its unit limit
+            estimates["unit limit"] = {**estimates[name]["at_unit_limit"], "tokens_out_is_upper_bound": True}
     assert not (work / "out").exists(), "a dry run wrote to --out"
     summary = generate(config, show_progress=False)
     actual = {
