@@ -525,7 +525,7 @@ def _run_units(config, store: RunStore, seeds, spec, scorer, embedder, traces, t
                     totals.add(outcome)
                     arrived[tuple(outcome["unit"])] = outcome
                     admit_in_order()
-                    if kept >= config.n and config.backend == "ray":
+                    if (kept >= config.n or over_budget()) and config.backend == "ray":
                         break  # Ray Data would run every planned unit; the threads backend drains what it started
             finally:
                 outcomes.close()
