@@ -5,9 +5,22 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint benchmark
+.PHONY: setup sandbox-tool demo test lint benchmark
 
-setup: $(VENV)/.installed
+setup: sandbox-tool $(VENV)/.installed
+
+# Generated code runs only inside bubblewrap (README "Sandbox"). Installed here when missing and we are root with
+# apt-get; anywhere else setup warns and goes on: code execution is then refused, never run unsandboxed.
+sandbox-tool:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -qq bubblewrap >/dev/null 2>&1 \
+	      || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1; }; \
+	  fi; \
+	  command -v bwrap >/dev/null 2>&1 || echo "agentinstruct: warning: bubblewrap (bwrap) is missing and could not be \
+	installed here; generated code will not be run until it is: apt-get install bubblewrap (dnf, pacman, apk: \
+	bubblewrap)" >&2; }
 
 $(VENV)/.installed: pyproject.toml agentinstruct/llama_build.py
 	$(PYTHON) -m venv $(VENV)

@@ -123,6 +123,11 @@ def _generate(config: Any, show_progress: bool) -> int:
     from agentinstruct.mix import MixSummary, format_mix_summary
 
     summary = api.generate(config, show_progress=show_progress)
+    if isinstance(summary, dict):  # --dry-run: the estimate of each skill
+        from agentinstruct.cost import format_estimate
+
+        print(format_estimate(summary))
+        return 0
     print(format_mix_summary(summary) if isinstance(summary, MixSummary) else format_summary(summary))
     if summary.pairs == 0:
         print(
@@ -154,6 +159,8 @@ def format_export(result: Any) -> str:
 
 def format_summary(summary) -> str:
     """The one-screen end-of-run report."""
+    from agentinstruct.cost import format_cost_line
+
     lines = [
         f"pairs written   {summary.pairs} of {summary.requested} requested ({summary.generated} generated in total)",
         f"failures        {summary.failures}"
@@ -177,7 +184,7 @@ def format_summary(summary) -> str:
         f"LM calls        {summary.lm_calls} (parse-failure rate {summary.parse_failure_rate:.1%})"
         + (f"; retried: {_counts(summary.retries)}" if summary.retries else "")
         + (f"; given up: {_counts(summary.gave_up)}" if summary.gave_up else ""),
-        f"tokens          {summary.tokens_in} in, {summary.tokens_out} out",
+        f"tokens          {format_cost_line(summary.tokens_in, summary.tokens_out, summary.cost_usd, summary.models)}",
         f"wall time       {summary.wall_seconds:.1f} s ({summary.pairs_per_second:.3f} pairs/s)",
         f"dataset         {summary.out}  (datasets.load_dataset(DIR); card in README.md)"
         + (f"; {summary.surplus} more pairs in surplus/ (finished after --n was reached)" if summary.surplus else ""),
@@ -193,7 +200,7 @@ def format_summary(summary) -> str:
         lines.append(f"note            {note}")
     for skipped in summary.skipped_seeds[:5]:
         lines.append(f"skipped seed    {skipped['source']}: {skipped['reason']}")
-    if summary.pairs < summary.requested:
+    if summary.pairs < summary.requested and not summary.stopped_at_max_cost:
         lines.append(
             f"warning         only {summary.pairs} of {summary.requested} pairs: the LM failed too often; "
             "see failures/failures.parquet"

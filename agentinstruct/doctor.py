@@ -207,6 +207,16 @@ def endpoint_check(lm_name: str | None, api_base: str | None) -> Check:
     return Check("endpoint", OK, f"{where} answers; it serves {', '.join(map(str, models)) or 'no listed model'}")
 
 
+def sandbox_check() -> Check:
+    """Whether generated code can run in the bubblewrap sandbox (a warning: only code-executing skills need it)."""
+    from agentinstruct.sandbox import bwrap_version, sandbox_available
+
+    reason = sandbox_available()
+    if reason is not None:
+        return Check("sandbox", WARN, f"{reason}; generated code will not be run")
+    return Check("sandbox", OK, f"{bwrap_version() or 'bubblewrap'}: generated code runs isolated")
+
+
 @dataclass
 class DoctorConfig:
     """What `agentinstruct doctor` is asked to check beyond this machine."""
@@ -242,6 +252,7 @@ def run_doctor(
     emit(*_embedded_model())
     emit(_embedding_model(embedding_model))
     emit(mlflow_store_check(tracking_uri()))
+    emit(sandbox_check())
     if api_base or (lm and lm != "embedded"):
         emit(endpoint_check(lm, api_base))
     failed = [check.name for check in checks if check.status == FAIL]

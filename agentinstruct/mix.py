@@ -111,7 +111,13 @@ class MixSummary:
     wall_seconds: float
     skills: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per skill: requested, pairs, pass_rate, failures, rejected, lm_calls, lm_calls_per_kept_pair,
-    seconds_per_kept_pair, vendi_score, run_id and out."""
+    seconds_per_kept_pair, vendi_score, tokens_in, tokens_out, cost_usd, run_id and out."""
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float | None = None
+    """The skills' spend summed; None when a model is not in LiteLLM's local price map."""
+    models: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     decontamination: dict[str, Any] = field(default_factory=dict)
     """With `--decontaminate`: `ngram` and `contaminated`, pairs rejected per benchmark source over all skills."""
 
@@ -125,6 +131,7 @@ def generate_mix(config: GenerateConfig, skills: list[str], *, show_progress: bo
     import mlflow
 
     from agentinstruct.card import CARD, log_card, write_card
+    from agentinstruct.plots import PLOTS_DIR, draw_safely, generate_plots
     from agentinstruct.runner import generate
     from agentinstruct.seeds import load_seeds
     from agentinstruct.tracking import store_lock, tracked_run
@@ -149,13 +156,27 @@ def generate_mix(config: GenerateConfig, skills: list[str], *, show_progress: bo
     started = time.perf_counter()
     params = {**asdict(config), "skills": skills, "quotas": shares}
     results: dict[str, GenerateSummary] = {}
+    notes: list[str] = []
+    # --max-cost covers the whole mix: each skill gets what the skills before it left.
+    budget = config.max_cost
     with tracked_run("generate", params, run_name="generate-mix") as run:
         for name in skills:
-            job = replace(config, skill=name, n=shares[name], out=str(out / SKILLS_DIR / name), mix=None)
+            if budget is not None and budget <= 0 and results:
+                notes.append(
+                    f"stopped at --max-cost ${config.max_cost:g} before {name}; rerun the same command "
+                    "(with a higher --max-cost) to continue"
+                )
+                break
+            job = replace(
+                config, skill=name, n=shares[name], out=str(out / SKILLS_DIR / name), mix=None, max_cost=budget
+            )
             if show_progress:
                 print(f"agentinstruct: {name}: {shares[name]} records", file=sys.stderr, flush=True)
             results[name] = generate(job, show_progress=show_progress)
-        counts = _combine(out, [Path(results[name].out) for name in skills])
+            if budget is not None:
+                budget -= results[name].cost_usd or 0.0
+        costs = [r.cost_usd for r in results.values()]
+        counts = _combine(out, [Path(results[name].out) for name in skills if name in results])
         summary = MixSummary(
             out=str(out),
             run_id=run.info.run_id,
@@ -168,17 +189,28 @@ def generate_mix(config: GenerateConfig, skills: list[str], *, show_progress: bo
             wall_seconds=round(time.perf_counter() - started, 2),
             skills={name: _skill_figures(result) for name, result in results.items()},
             decontamination=_decontamination(config, results.values()),
+            tokens_in=sum(r.tokens_in for r in results.values()),
+            tokens_out=sum(r.tokens_out for r in results.values()),
+            cost_usd=None if any(c is None for c in costs) else sum(c for c in costs if c is not None),
+            models=list(dict.fromkeys(m for r in results.values() for m in r.models)),
+            notes=[*notes, *(f"{name}: {n}" for name, r in results.items() for n in r.notes if "--max-cost" in n)],
         )
-        (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2), encoding="utf-8")
         metrics = {"pairs": summary.pairs, "failures": summary.failures, "rejected": summary.rejected}
         metrics.update({f"contaminated_{k}": v for k, v in summary.decontamination.get("contaminated", {}).items()})
+        if summary.cost_usd is not None:
+            metrics["cost_usd"] = summary.cost_usd
         for name, figures in summary.skills.items():
             metrics.update({f"{name}/{key}": value for key, value in figures.items() if _is_number(value)})
+        jobs = {name: Path(result.out) for name, result in results.items()}
+        plots = draw_safely(lambda: generate_plots(out, jobs, config.dedup_threshold), summary.notes)
+        (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2), encoding="utf-8")
         card = write_card(out, config, summary)
         with store_lock():
             mlflow.log_metrics(metrics)
             mlflow.log_artifact(str(out / "summary.json"))
             log_card(card, out / CARD)
+            for plot in plots:
+                mlflow.log_artifact(str(plot), artifact_path=PLOTS_DIR)
     return summary
 
 
@@ -201,6 +233,9 @@ def _skill_figures(result: GenerateSummary) -> dict[str, Any]:
         "lm_calls_per_kept_pair": round(result.lm_calls / result.pairs, 2) if result.pairs else None,
         "seconds_per_kept_pair": round(result.wall_seconds / result.pairs, 2) if result.pairs else None,
         "vendi_score": result.diversity.get("vendi_score"),
+        "tokens_in": result.tokens_in,
+        "tokens_out": result.tokens_out,
+        "cost_usd": result.cost_usd,
         "run_id": result.run_id,
         "out": result.out,
     }
@@ -262,6 +297,7 @@ def _counts(counts: dict[str, int]) -> str:
 
 
 def format_mix_summary(summary: MixSummary) -> str:
+    from agentinstruct.cost import format_cost_line
     from agentinstruct.tracking import mlflow_ui_hint
 
     header = f"{'skill':<22} {'pairs':>9} {'pass rate':>9} {'failures':>8} {'rejected':>8} {'calls/pair':>10}"
@@ -275,6 +311,7 @@ def format_mix_summary(summary: MixSummary) -> str:
     lines += [
         f"pairs written   {summary.pairs} of {summary.requested} requested ({summary.surplus} surplus)",
         f"LM calls        {summary.lm_calls}",
+        f"tokens          {format_cost_line(summary.tokens_in, summary.tokens_out, summary.cost_usd, summary.models)}",
         f"wall time       {summary.wall_seconds:.1f} s",
         *(
             [
@@ -288,4 +325,5 @@ def format_mix_summary(summary: MixSummary) -> str:
         f"each skill's job in {summary.out}/{SKILLS_DIR}/)",
         f"mlflow run      {summary.run_id}  (one nested run per skill; {mlflow_ui_hint()})",
     ]
+    lines += [f"note            {note}" for note in summary.notes]
     return "\n".join(lines)

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentinstruct.card import CARD, log_card, write_card
 from agentinstruct.endpoint import DEFAULT_MAX_INFLIGHT, DEFAULT_TIMEOUT
@@ -30,9 +30,13 @@ from agentinstruct.metrics.diversity import DEFAULT_DEDUP_THRESHOLD
 from agentinstruct.metrics.scoring import DEFAULT_MIN_QUALITY
 from agentinstruct.mix import MixSummary, generate_mix, parse_mix, resolve_skills
 from agentinstruct.options import option
+from agentinstruct.plots import PLOTS_DIR, draw_safely, generate_plots
 from agentinstruct.seeds import BUNDLED, DEFAULT_MAX_CHARS, Seed, load_seeds, seeds_path
 from agentinstruct.store import AdmittedUnit, RunStore, UnitKey
 from agentinstruct.units import UnitSpec, UnitTask, score_from_data
+
+if TYPE_CHECKING:
+    from agentinstruct.cost import CostEstimate
 
 MAX_UNITS_PER_RECORD = 4
 """Stop after this many (seed, draw) units per requested record if the LM keeps failing, instead of looping."""
@@ -115,6 +119,23 @@ class GenerateConfig:
         13, help="words per n-gram for --decontaminate (shorter benchmark texts, from 8 words, match when whole)"
     )
 
+    dry_run: bool = option(
+        False,
+        help="print the estimated LM calls, tokens and cost per skill instead of running; writes nothing",
+    )
+    pilot: int | None = option(
+        None,
+        help="with --dry-run: run the first K planned units for real (nothing written) and extrapolate their calls, "
+        "tokens and yield, instead of estimating from the prompts and the --max-tokens caps",
+        metavar="K",
+    )
+    max_cost: float | None = option(
+        None,
+        help="stop starting units once this run has spent this many USD (priced from LiteLLM's local price map; "
+        "refused for an unpriced model; the embedded model costs 0, so it never stops); rerun to continue",
+        metavar="USD",
+    )
+
     def __post_init__(self) -> None:
         self.seeds = seeds_path(self.seeds)
 
@@ -158,6 +179,24 @@ class GenerateConfig:
 
             # A missing path fails before anything runs (before a mix's first skill too).
             benchmark_files(self.decontaminate, "--decontaminate")
+        self._validate_cost()
+
+    def _validate_cost(self) -> None:
+        from agentinstruct.cost import unpriced_models
+
+        if self.pilot is not None and not self.dry_run:
+            raise UserError("--pilot K applies to --dry-run (it runs K units to estimate the run)")
+        if self.pilot is not None and self.pilot < 1:
+            raise UserError(f"--pilot must be at least 1 unit, got {self.pilot}")
+        if self.max_cost is not None:
+            if not self.max_cost >= 0:
+                raise UserError(f"--max-cost must be 0 or more USD, got {self.max_cost}")
+            unpriced = unpriced_models(self)
+            if unpriced:
+                raise UserError(
+                    f"--max-cost needs prices, but {unpriced[0]} is not in LiteLLM's local price map; "
+                    "run without --max-cost (--dry-run estimates tokens)"
+                )
 
     @property
     def inflight(self) -> int:
@@ -212,6 +251,14 @@ class GenerateSummary:
     decontamination: dict[str, Any] = field(default_factory=dict)
     """With `--decontaminate`: `ngram` and `contaminated`, the pairs rejected per benchmark source (every source,
     zeros included); empty without it."""
+    cost_usd: float | None = None
+    """This run's spend in USD, each model's tokens at its price in LiteLLM's local price map (the embedded model:
+    0); None when a model is not in the map."""
+    tokens_by_model: dict[str, list[int]] = field(default_factory=dict)
+    """This run's [tokens in, tokens out] per model (generator, judge)."""
+    models: list[str] = field(default_factory=list)
+    """The run's LMs (generator, then the judge if any): what the cost line names when a price is unknown."""
+    stopped_at_max_cost: bool = False
 
 
 @dataclass
@@ -226,19 +273,28 @@ class _Totals:
     gave_up: Counter = field(default_factory=Counter)
     judge_calls: int = 0
     judge_parse_failures: int = 0
+    tokens_by_model: dict[str, list[int]] = field(default_factory=dict)
+    stopped_at_max_cost: bool = False
 
     def add(self, outcome: dict[str, Any]) -> None:
         self.units_run += 1
         self.lm_calls += outcome["calls"]
         self.tokens_in += outcome["tokens_in"]
         self.tokens_out += outcome["tokens_out"]
+        for model, (used_in, used_out) in (outcome.get("tokens_by_model") or {}).items():
+            counted = self.tokens_by_model.setdefault(model, [0, 0])
+            counted[0] += used_in
+            counted[1] += used_out
         self.retries.update(outcome["client"]["retries"])
         self.gave_up.update(outcome["client"]["gave_up"])
 
 
-def generate(config: GenerateConfig, *, show_progress: bool = True) -> GenerateSummary | MixSummary:
+def generate(
+    config: GenerateConfig, *, show_progress: bool = True
+) -> GenerateSummary | MixSummary | dict[str, CostEstimate]:
     """Generate `config.n` records into `config.out`, resuming whatever an earlier run of the same job finished;
-    several skills make a mix (`agentinstruct.mix.generate_mix`).
+    several skills make a mix (`agentinstruct.mix.generate_mix`). With `config.dry_run`, nothing runs or is written:
+    the estimate of each skill's run is returned (`agentinstruct.cost`).
 
     Raises:
         UserError: Bad input (paths, skill, program, LM, backend), a folder in use or of another job, or an endpoint
@@ -247,9 +303,23 @@ def generate(config: GenerateConfig, *, show_progress: bool = True) -> GenerateS
     config.validate()
     skills = resolve_skills(config.skill)
     parse_mix(config.mix, skills)
+    if config.dry_run:
+        return estimate_run(config, skills, show_progress=show_progress)
     if len(skills) > 1:
         return generate_mix(config, skills, show_progress=show_progress)
     return _generate_skill(replace(config, skill=skills[0]), show_progress=show_progress)
+
+
+def estimate_run(config: GenerateConfig, skills: list[str], *, show_progress: bool = False) -> dict[str, CostEstimate]:
+    """Each skill's estimate, at its share of `config.n` (the same split a mix run makes)."""
+    from agentinstruct.cost import estimate
+    from agentinstruct.mix import quotas
+
+    shares = quotas(config.n, parse_mix(config.mix, skills)) if len(skills) > 1 else {skills[0]: config.n}
+    return {
+        name: estimate(replace(config, skill=name, n=shares[name], mix=None), name, show_progress=show_progress)
+        for name in skills
+    }
 
 
 def _generate_skill(config: GenerateConfig, *, show_progress: bool) -> GenerateSummary:
@@ -441,10 +511,16 @@ def _generate(
                 f"{summary.traces_logged} MLflow traces for {totals.units_run} units run"
                 + (f"; failed: {trace_failures[0]}" if trace_failures else "")
             )
+        plots = draw_safely(lambda: generate_plots(store.out, {skill.name: store.out}, config.dedup_threshold), notes)
+        if summary.stopped_at_max_cost:
+            notes.append(
+                f"stopped at --max-cost ${config.max_cost:g} after ${summary.cost_usd:.4f}; rerun the same command "
+                "(with a higher --max-cost) to continue"
+            )
         summary.notes = notes
         store.write_summary(asdict(summary))
         card = write_card(store.out, config, summary)
-        _log_run_outputs(summary, store, pipeline, card)
+        _log_run_outputs(summary, store, pipeline, card, plots)
         mlflow.log_metric("traces_logged", summary.traces_logged)
     return summary
 
@@ -473,6 +549,7 @@ def _run_units(
     from tqdm import tqdm
 
     from agentinstruct.backends import make_backend
+    from agentinstruct.cost import spend
     from agentinstruct.decontaminate import record_texts
     from agentinstruct.metrics import view_of
 
@@ -560,9 +637,19 @@ def _run_units(
                 yield UnitTask(key[0], seed.seed_id, seed.text, seed.source)
 
     def wanted(in_flight: int) -> bool:
+        if over_budget():
+            return False
         # Enough units in flight to reach n at the yield seen so far (1 pair per unit before any is admitted).
         expected = kept_here / admitted_here if admitted_here else 1.0
         return kept + (in_flight + len(arrived)) * max(expected, 0.25) < config.n
+
+    def over_budget() -> bool:
+        # Spend is known as units finish: units in flight when the cap is reached still finish (and cost).
+        if config.max_cost is None or totals.stopped_at_max_cost:
+            return totals.stopped_at_max_cost
+        spent = spend(totals.tokens_by_model)
+        totals.stopped_at_max_cost = spent is not None and spent >= config.max_cost and kept < config.n
+        return totals.stopped_at_max_cost
 
     admit_in_order()
     backend = None
@@ -581,7 +668,7 @@ def _run_units(
                     totals.add(outcome)
                     arrived[tuple(outcome["unit"])] = outcome
                     admit_in_order()
-                    if kept >= config.n and config.backend == "ray":
+                    if (kept >= config.n or over_budget()) and config.backend == "ray":
                         break  # Ray Data would run every planned unit; the threads backend drains what it started
             finally:
                 outcomes.close()
@@ -637,6 +724,10 @@ def _summary(config, store: RunStore, seed_set, pid, run_id, counts, totals: _To
         gave_up=dict(totals.gave_up),
         diversity=_diversity(store, pairs, DIVERSITY_SAMPLE),
         judge=_judge_figures(store, pairs, totals, config.judge_lm is not None),
+        cost_usd=_run_cost(config, totals),
+        tokens_by_model={model: list(used) for model, used in totals.tokens_by_model.items()},
+        models=list(dict.fromkeys([config.lm, *([config.judge_lm] if config.judge_lm else [])])),
+        stopped_at_max_cost=totals.stopped_at_max_cost and pairs < config.n,
     )
     return summary
 
@@ -650,6 +741,15 @@ def _contaminated_counts(store: RunStore, names: list[str]) -> dict[str, int]:
     rejects = pq.read_table(store.out / "rejects" / "rejects.parquet", columns=["rejection"])
     counts = Counter(reason_source(r) for r in rejects["rejection"].to_pylist())
     return {name: counts.get(name, 0) for name in names}
+
+
+def _run_cost(config: GenerateConfig, totals: _Totals) -> float | None:
+    """This run's spend: each model's tokens at its own price; a run that made no call (all resumed) cost 0."""
+    from agentinstruct.cost import price, spend
+
+    if totals.tokens_by_model:
+        return spend(totals.tokens_by_model)
+    return price(config.lm, totals.tokens_in, totals.tokens_out)
 
 
 def _value_counts(column) -> Counter:
@@ -706,7 +806,7 @@ def _judge_figures(store: RunStore, pairs: int, totals: _Totals, judged: bool) -
     return figures
 
 
-def _log_run_outputs(summary: GenerateSummary, store: RunStore, pipeline, card: str) -> None:
+def _log_run_outputs(summary: GenerateSummary, store: RunStore, pipeline, card: str, plots: list[Path]) -> None:
     import mlflow
     import pandas as pd
     from mlflow.data.dataset_source_registry import resolve_dataset_source
@@ -742,6 +842,7 @@ def _log_run_outputs(summary: GenerateSummary, store: RunStore, pipeline, card: 
             f"contaminated_{_metric_name(source)}": count
             for source, count in summary.decontamination.get("contaminated", {}).items()
         },
+        **({"cost_usd": summary.cost_usd} if summary.cost_usd is not None else {}),
     }
     program_file = store.progress / "program.json"
     save_program(pipeline, program_file)
@@ -771,6 +872,8 @@ def _log_run_outputs(summary: GenerateSummary, store: RunStore, pipeline, card: 
             )
         mlflow.log_artifact(str(store.out / "summary.json"))
         log_card(card, store.out / CARD)
+        for plot in plots:
+            mlflow.log_artifact(str(plot), artifact_path=PLOTS_DIR)
         for table in ("failures", "rejects", "surplus"):
             mlflow.log_artifact(str(store.out / table / f"{table}.parquet"), artifact_path=table)
         mlflow.log_artifact(str(program_file))

@@ -182,9 +182,15 @@ class UnitWorker:
             records = [make_record(pair, seed, self.skill, **self.spec.lineage) for pair in prediction.samples]
             scores = [self.scorer.assess(view_of(record["messages"], record["context"])) for record in records]
         tokens_in = tokens_out = 0
-        for entry in usage.get_total_tokens().values():
-            tokens_in += int(entry.get("prompt_tokens") or 0)
-            tokens_out += int(entry.get("completion_tokens") or 0)
+        # Per model as well: the generator and the judge may be priced differently (`agentinstruct.cost`).
+        tokens_by_model: dict[str, list[int]] = {}
+        for model, entry in usage.get_total_tokens().items():
+            used = [int(entry.get("prompt_tokens") or 0), int(entry.get("completion_tokens") or 0)]
+            tokens_in += used[0]
+            tokens_out += used[1]
+            counted = tokens_by_model.setdefault(str(model), [0, 0])
+            counted[0] += used[0]
+            counted[1] += used[1]
         failures = [make_failure(f, seed, self.skill, task.draw, **self.spec.lineage) for f in prediction.failures]
         vectors = self._embed([view_of(r["messages"], r["context"]).embedding_text for r in records])
         down = down_endpoints()
@@ -198,6 +204,7 @@ class UnitWorker:
             "calls": log.calls,
             "tokens_in": tokens_in,
             "tokens_out": tokens_out,
+            "tokens_by_model": tokens_by_model,
             "client": stats.as_dict(),
             # A unit that ran while its endpoint went down holds connection failures, not the model's: never stored.
             "aborted": "; ".join(f"{url}: {why}" for url, why in down.items()) or None,

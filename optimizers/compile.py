@@ -134,6 +134,7 @@ class CompileResult:
     candidate_path: str | None = None
     """Where the compiled candidate was saved when it was not kept (to inspect, or to use with --program anyway)."""
     teacher_lm: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def split_seeds(seeds: Sequence[Seed], val_fraction: float, seed: int) -> tuple[list[Seed], list[Seed]]:
@@ -564,7 +565,24 @@ def _compile_program(config: CompileConfig, show_progress: bool) -> CompileResul
             candidate_path=str(candidate_path) if candidate_path else None,
             teacher_lm=config.teacher_lm,
         )
+        _log_compile_plot(result)
     return result
+
+
+def _log_compile_plot(result: CompileResult) -> None:
+    """Baseline vs compiled on the held-out seeds, a panel per metric, as the run's `plots/compile.png`."""
+    import tempfile
+
+    import mlflow
+
+    from agentinstruct.plots import PLOTS_DIR, compile_plot, draw_safely
+
+    names = ("pass_rate", "composite", "mean_novelty", "vendi_score", "instruction_type_entropy", "judge_overall")
+    before = {name: getattr(result.baseline, name) for name in names}
+    after = {name: getattr(result.compiled, name) for name in names}
+    with tempfile.TemporaryDirectory() as folder:
+        for plot in draw_safely(lambda: [compile_plot(before, after, Path(folder) / "compile.png")], result.notes):
+            mlflow.log_artifact(str(plot), artifact_path=PLOTS_DIR)
 
 
 def _candidate_path(out: str) -> Path:

@@ -108,7 +108,7 @@ def test_doctor_reports_a_crashing_build_and_an_unwritable_store_and_exits_1(tmp
     assert by_name["embedded model"].startswith("[FAIL]") and "SIGILL" in by_name["embedded model"]
     assert by_name["mlflow store"].startswith("[FAIL]")
     assert by_name["result"] == "broken: embedded model, mlflow store"
-    for name in ("python", "packages", "cpu", "llama-cpp-python", "embedding model"):
+    for name in ("python", "packages", "cpu", "llama-cpp-python", "embedding model", "sandbox"):
         assert name in by_name
     assert "dspy 3.4.1" in by_name["packages"] and "mlflow 3.17.2" in by_name["packages"]
 
