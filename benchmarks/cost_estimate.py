@@ -74,13 +74,13 @@ def main() -> None:
 
 
 def measure(args: argparse.Namespace, lm: str, api_base: str | None, work: Path) -> dict:
-    from agentinstruct.cli import _seeds_path, quiet_libraries
+    from agentinstruct.cli import quiet_libraries
     from agentinstruct.runner import GenerateConfig, generate
 
     quiet_libraries()
     config = GenerateConfig(
         skill=args.skill,
-        seeds=_seeds_path(args.seeds),
+        seeds=args.seeds,  # "bundled" names the sample corpus
         n=args.n,
         out=str(work / "out"),
         lm=lm,
