@@ -48,6 +48,15 @@ def make_config(config_class: type[C], config: C | None, options: dict[str, Any]
     return config_class(**options)
 
 
+def _dataset_config(config_class: type[C], dataset: Any, options: dict[str, Any]) -> C:
+    """For the commands over a dataset: the first argument is the dataset's path, or a whole config."""
+    if isinstance(dataset, config_class):
+        return make_config(config_class, dataset, options)
+    if dataset is not None:
+        options["dataset"] = dataset
+    return make_config(config_class, None, options)
+
+
 def generate(config: Any = None, /, *, show_progress: bool = True, **options: Any) -> GenerateSummary | MixSummary:
     """Generate `n` records into `out` (resuming what an earlier run of the same job finished).
 
@@ -61,7 +70,7 @@ def generate(config: Any = None, /, *, show_progress: bool = True, **options: An
     return run_generate(make_config(GenerateConfig, config, options), show_progress=show_progress)
 
 
-def score(dataset: str | None = None, /, *, show_progress: bool = True, **options: Any) -> dict[str, Any]:
+def score(dataset: Any = None, /, *, show_progress: bool = True, **options: Any) -> dict[str, Any]:
     """Score a chat dataset with the metrics `generate` filters on; returns the report (also `out/report.json`).
 
     Keywords: the fields of `agentinstruct.ScoreConfig` (`out` is required).
@@ -69,9 +78,7 @@ def score(dataset: str | None = None, /, *, show_progress: bool = True, **option
     from agentinstruct.score import ScoreConfig, score_dataset
 
     offline_environment()
-    if dataset is not None:
-        options["dataset"] = dataset
-    return score_dataset(make_config(ScoreConfig, None, options), show_progress=show_progress)
+    return score_dataset(_dataset_config(ScoreConfig, dataset, options), show_progress=show_progress)
 
 
 def compile(config: Any = None, /, *, show_progress: bool = True, **options: Any) -> CompileResult:  # noqa: A001
@@ -85,21 +92,17 @@ def compile(config: Any = None, /, *, show_progress: bool = True, **options: Any
     return compile_program(make_config(CompileConfig, config, options), show_progress=show_progress)
 
 
-def export(dataset: str | None = None, /, **options: Any) -> ExportResult:
+def export(dataset: Any = None, /, **options: Any) -> ExportResult:
     """Write a dataset in a training tool's format. Keywords: the fields of `agentinstruct.ExportConfig`."""
     from agentinstruct.export import ExportConfig, export_dataset
 
-    if dataset is not None:
-        options["dataset"] = dataset
-    return export_dataset(make_config(ExportConfig, None, options))
+    return export_dataset(_dataset_config(ExportConfig, dataset, options))
 
 
-def decontaminate(dataset: str | None = None, /, *, show_progress: bool = True, **options: Any) -> DecontaminateReport:
+def decontaminate(dataset: Any = None, /, *, show_progress: bool = True, **options: Any) -> DecontaminateReport:
     """Drop a dataset's rows that share a word n-gram with benchmark items; returns the report (also
     `out/report.json`). Keywords: the fields of `agentinstruct.DecontaminateConfig` (`against` and `out` are required).
     """
     from agentinstruct.decontaminate import DecontaminateConfig, decontaminate_dataset
 
-    if dataset is not None:
-        options["dataset"] = dataset
-    return decontaminate_dataset(make_config(DecontaminateConfig, None, options), show_progress=show_progress)
+    return decontaminate_dataset(_dataset_config(DecontaminateConfig, dataset, options), show_progress=show_progress)

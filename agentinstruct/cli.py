@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import fields
 from typing import Any
 
 from agentinstruct import api, tracking
@@ -72,17 +71,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _generate(config, show_progress)
         if args.command == "score":
             quiet_libraries()
-            print(format_report(api.score(config.dataset, show_progress=show_progress, **_options(config))))
+            print(format_report(api.score(config, show_progress=show_progress)))
         elif args.command == "compile":
             quiet_libraries()
             print(format_result(api.compile(config, show_progress=show_progress)))
         elif args.command == "export":
-            print(format_export(api.export(config.dataset, **_options(config))))
+            print(format_export(api.export(config)))
         elif args.command == "decontaminate":
             from agentinstruct.decontaminate import format_report as format_decontamination
 
-            report = api.decontaminate(config.dataset, show_progress=show_progress, **_options(config))
-            print(format_decontamination(report))
+            print(format_decontamination(api.decontaminate(config, show_progress=show_progress)))
         elif args.command == "doctor":
             quiet_libraries()
             from agentinstruct.doctor import run_doctor
@@ -98,11 +96,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("agentinstruct: interrupted; finished work is kept, rerun the same command to resume", file=sys.stderr)
         return 130
     return 0
-
-
-def _options(config: Any) -> dict[str, Any]:
-    """A config's fields but the positional dataset, as keywords."""
-    return {f.name: getattr(config, f.name) for f in fields(config) if f.name != "dataset"}
 
 
 def quiet_libraries() -> None:
