@@ -81,15 +81,19 @@ def score(dataset: Any = None, /, *, show_progress: bool = True, **options: Any)
     return score_dataset(_dataset_config(ScoreConfig, dataset, options), show_progress=show_progress)
 
 
-def compile(config: Any = None, /, *, show_progress: bool = True, **options: Any) -> CompileResult:  # noqa: A001
-    """Optimize a skill's pipeline with a DSPy optimizer and save the program to `out`.
+def compile(  # noqa: A001
+    config: Any = None, /, *, show_progress: bool = True, **options: Any
+) -> CompileResult | dict[str, CompileResult]:
+    """Optimize a skill's pipeline with a DSPy optimizer and save the program to `out`; for several skills
+    (`skill="a,b"` or `"all"`), one result per skill and one program file holding them all.
 
     Keywords: the fields of `agentinstruct.CompileConfig` (`optimizer` and `out` are required).
     """
-    from agentinstruct.optimizers.compile import CompileConfig, compile_program
+    from agentinstruct.optimizers.compile import CompileConfig, compile_skills
 
     offline_environment()
-    return compile_program(make_config(CompileConfig, config, options), show_progress=show_progress)
+    results = compile_skills(make_config(CompileConfig, config, options), show_progress=show_progress)
+    return next(iter(results.values())) if len(results) == 1 else results
 
 
 def export(dataset: Any = None, /, **options: Any) -> ExportResult:

@@ -177,7 +177,12 @@ def _how_made(config: Any, summary: Any, facts: dict[str, Any], identity: dict[s
             f"| {name} | {fact['summary']['pairs']} | {_counts(fact['transformations'])} "
             f"| {_counts(fact['instruction_types'])} |"
         )
-    compile_run = program_metadata(config.program).get("compile_run_id") if config.program else None
+    compile_runs = sorted(
+        {program_metadata(config.program, name).get("compile_run_id") for name in facts} - {None}
+        if config.program
+        else set()
+    )
+    compile_run = ", ".join(compile_runs)
     program_ids = ", ".join(sorted({f["summary"]["program_id"] for f in facts.values()}))
     sources: Counter = Counter()
     root = Path(str(identity.get("seeds")))

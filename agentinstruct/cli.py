@@ -74,7 +74,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(format_report(api.score(config, show_progress=show_progress)))
         elif args.command == "compile":
             quiet_libraries()
-            print(format_result(api.compile(config, show_progress=show_progress)))
+            results = api.compile(config, show_progress=show_progress)
+            if isinstance(results, dict):
+                for name, result in results.items():
+                    print(f"== {name}\n{format_result(result)}\n")
+                print(f"program file            {config.out}  (every skill's program; generate --program uses it)")
+            else:
+                print(format_result(results))
         elif args.command == "export":
             print(format_export(api.export(config)))
         elif args.command == "decontaminate":

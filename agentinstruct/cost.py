@@ -171,7 +171,7 @@ def _load(config: GenerateConfig, skill_name: str):
         config.seeds, text_field=config.text_field, max_chars=config.max_chars, kinds=skill.seed_kinds
     )
     pipeline = AgentInstructPipeline(skill)
-    program_state = read_program_state(config.program) if config.program else None
+    program_state = read_program_state(config.program, skill.name) if config.program else None
     if program_state is not None:
         load_program_state(pipeline, program_state, config.program)
     return skill, seed_set, pipeline, program_state

@@ -137,7 +137,15 @@ def generate_mix(config: GenerateConfig, skills: list[str], *, show_progress: bo
     from agentinstruct.tracking import store_lock, tracked_run
 
     if config.program:
-        raise UserError("--program is a compiled program of one skill: generate that skill on its own (--skill NAME)")
+        from agentinstruct.optimizers import program_skills, read_program_state
+
+        read_program_state(config.program, skills[0])  # a missing or unreadable file: its own one-line error
+        missing = [name for name in skills if name not in program_skills(config.program)]
+        if missing:
+            raise UserError(
+                f"program file {config.program} holds no program for {', '.join(missing)}: compile every skill of "
+                f"the mix into one file (agentinstruct compile --skill {','.join(skills)} ...)"
+            )
     shares = quotas(config.n, parse_mix(config.mix, skills))
     out = Path(config.out)
     _check_folder(out)

@@ -333,7 +333,7 @@ def _generate_skill(config: GenerateConfig, *, show_progress: bool) -> GenerateS
         config.seeds, text_field=config.text_field, max_chars=config.max_chars, kinds=skill.seed_kinds
     )
     pipeline = AgentInstructPipeline(skill)
-    program_state = read_program_state(config.program) if config.program else None
+    program_state = read_program_state(config.program, skill.name) if config.program else None
     if program_state is not None:
         load_program_state(pipeline, program_state, config.program)
     pid = program_id(pipeline)
@@ -455,7 +455,7 @@ def _generate(
     for ids, vectors in store.kept_vectors():
         scorer.remember_embedded(vectors, ids)
 
-    compile_run_id = program_metadata(config.program).get("compile_run_id") if config.program else None
+    compile_run_id = program_metadata(config.program, skill.name).get("compile_run_id") if config.program else None
     params = {
         **asdict(config),
         "max_inflight": config.inflight,

@@ -8,6 +8,7 @@ from agentinstruct.optimizers.compile import (
     Evaluation,
     build_optimizer,
     compile_program,
+    compile_skills,
     evaluate,
     split_seeds,
 )
@@ -16,9 +17,11 @@ from agentinstruct.optimizers.programs import (
     load_program_state,
     program_id,
     program_metadata,
+    program_skills,
     program_state,
     read_program_state,
     save_program,
+    save_programs,
 )
 
 __all__ = [
@@ -31,13 +34,16 @@ __all__ = [
     "Evaluation",
     "build_optimizer",
     "compile_program",
+    "compile_skills",
     "evaluate",
     "load_program",
     "load_program_state",
     "program_id",
     "program_metadata",
+    "program_skills",
     "program_state",
     "read_program_state",
     "save_program",
+    "save_programs",
     "split_seeds",
 ]

@@ -9,7 +9,7 @@ import os
 import random
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,11 @@ class CompileConfig:
 
     optimizer: str = option(help="bootstrap, random-search, mipro, gepa or simba")
     out: str = option(help="file to save the compiled program to (DSPy JSON state)")
-    skill: str = option("reading_comprehension", help="skill to compile")
+    skill: str = option(
+        "reading_comprehension",
+        help="skill to compile: a name, a comma-separated list or 'all' (several skills: one program file holding "
+        "each skill's program, for a mixed generate --program)",
+    )
     seeds: str = option(BUNDLED, help="seeds to train and validate on ('bundled': the sample corpus)")
     lm: str = option(EMBEDDED, help="generator LM")
     api_base: str | None = option(None, help="base URL of an OpenAI-compatible server")
@@ -349,6 +353,29 @@ def dev_split(trainset: list[dspy.Example]) -> tuple[list[dspy.Example], list[ds
         return trainset, trainset
     cut = len(trainset) - max(1, len(trainset) // 3)
     return trainset[:cut], trainset[cut:]
+
+
+def compile_skills(config: CompileConfig, *, show_progress: bool = True) -> dict[str, CompileResult]:
+    """Compile each skill of `config.skill` (one, a list, or `all`) in turn, each with its own MLflow run.
+
+    For several skills, each skill's program is saved beside `--out` as `<stem>.<skill>.json`, and `--out` holds all
+    of them in one file, which `generate --skill a,b --program FILE` uses (each skill's job loads its own).
+    """
+    from agentinstruct.mix import resolve_skills
+    from agentinstruct.optimizers.programs import read_program_state, save_programs
+
+    skills = resolve_skills(config.skill)
+    if len(skills) == 1:
+        return {skills[0]: compile_program(replace(config, skill=skills[0]), show_progress=show_progress)}
+    config.validate()
+    out = Path(config.out)
+    results = {}
+    for name in skills:
+        _say(show_progress, f"skill {name}")
+        job = replace(config, skill=name, out=str(out.with_name(f"{out.stem}.{name}{out.suffix or '.json'}")))
+        results[name] = compile_program(job, show_progress=show_progress)
+    save_programs({name: read_program_state(result.program_path) for name, result in results.items()}, out)
+    return results
 
 
 def compile_program(config: CompileConfig, *, show_progress: bool = True) -> CompileResult:

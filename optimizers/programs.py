@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 SKILL_KEY = "agentinstruct_skill"
 METADATA_KEY = "agentinstruct_metadata"
 SKILL_DATA_KEY = "agentinstruct_skill_data"
+SKILLS_KEY = "agentinstruct_skills"
+"""A program file compiled for several skills holds each skill's state (with its metadata) under this key."""
 
 
 def program_state(program: AgentInstructPipeline) -> dict:
@@ -44,12 +46,35 @@ def save_program(program: AgentInstructPipeline, path: str | Path, metadata: dic
     return path
 
 
-def program_metadata(path: str | Path) -> dict:
-    """The metadata saved with a program (empty for a file without any)."""
+def save_programs(states: dict[str, dict], path: str | Path) -> Path:
+    """Write one program file for several skills: each skill's saved state (`program_state` plus its metadata)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({SKILLS_KEY: states}, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    return path
+
+
+def program_skills(path: str | Path) -> list[str]:
+    """The skills a program file holds a state for (one for a single-skill file; none if unreadable)."""
+    try:
+        state = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return []
+    if not isinstance(state, dict):
+        return []
+    if isinstance(state.get(SKILLS_KEY), dict):
+        return list(state[SKILLS_KEY])
+    return [state[SKILL_KEY]] if isinstance(state.get(SKILL_KEY), str) else []
+
+
+def program_metadata(path: str | Path, skill: str | None = None) -> dict:
+    """The metadata saved with a program (of `skill` in a file of several; empty for a file without any)."""
     try:
         state = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return {}
+    if isinstance(state, dict) and isinstance(state.get(SKILLS_KEY), dict):
+        state = state[SKILLS_KEY].get(skill, {})
     metadata = state.get(METADATA_KEY) if isinstance(state, dict) else None
     return metadata if isinstance(metadata, dict) else {}
 
@@ -60,14 +85,15 @@ def load_program(program: AgentInstructPipeline, path: str | Path) -> AgentInstr
     Raises:
         UserError: The file is missing, not JSON, saved for another skill, or missing predictors.
     """
-    return load_program_state(program, read_program_state(path), str(path))
+    return load_program_state(program, read_program_state(path, program.skill_name), str(path))
 
 
-def read_program_state(path: str | Path) -> dict:
-    """The saved state in a program file, as plain JSON data (what a worker process receives).
+def read_program_state(path: str | Path, skill: str | None = None) -> dict:
+    """The saved state in a program file, as plain JSON data (what a worker process receives); from a file of
+    several skills, `skill`'s.
 
     Raises:
-        UserError: The file is missing, not JSON, or holds no program state.
+        UserError: The file is missing, not JSON, holds no program state, or none for `skill`.
     """
     path = Path(path)
     try:
@@ -78,6 +104,11 @@ def read_program_state(path: str | Path) -> dict:
         raise UserError(f"cannot read program file {path}: {exc}") from exc
     if not isinstance(state, dict):
         raise UserError(f"program file {path} does not hold a program state")
+    if isinstance(state.get(SKILLS_KEY), dict):
+        states = state[SKILLS_KEY]
+        if skill not in states:
+            raise UserError(f"program file {path} holds programs for {', '.join(states)}, not for skill '{skill}'")
+        return states[skill]
     return state
 
 

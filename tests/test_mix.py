@@ -211,3 +211,50 @@ def test_compile_works_for_every_skill(skill, echo_everywhere, text_seeds, tmp_p
     assert result.baseline.pairs + result.baseline.failures > 0
     assert json.loads((tmp_path / "program.json").read_text())["agentinstruct_skill"] == skill
     assert program_metadata(result.program_path)["compile_run_id"] == result.run_id
+
+
+def test_one_program_file_for_several_skills_drives_a_mixed_run(
+    echo_everywhere, text_seeds, tmp_path, mlflow_uri, capsys
+):
+    from agentinstruct.optimizers import program_metadata, program_skills
+
+    program = tmp_path / "mix-program.json"
+    compile_args = ["compile", "--skill", "reading_comprehension,open_domain_qa", "--seeds", str(text_seeds)]
+    compile_args += ["--optimizer", "bootstrap", "--out", str(program), "--budget", "200", "--quiet"]
+    assert main([*compile_args, "--lm", "openai/echo", "--api-base", "http://127.0.0.1:9/v1", "--no-model-checks"]) == 0
+    printed = capsys.readouterr().out
+    assert "== reading_comprehension" in printed and "== open_domain_qa" in printed
+    assert program_skills(program) == ["reading_comprehension", "open_domain_qa"]
+    assert (tmp_path / "mix-program.reading_comprehension.json").exists()  # each skill's own file beside it
+    runs = {name: program_metadata(program, name)["compile_run_id"] for name in program_skills(program)}
+    assert len(set(runs.values())) == 2
+
+    out = tmp_path / "mixed"
+    extra = ["--n", "2", "--skill", "reading_comprehension,open_domain_qa", "--min-quality", "0"]
+    assert _generate(out, text_seeds, *extra, "--program", str(program)) in (0, 1)
+    summary = json.loads((out / "summary.json").read_text())
+    import mlflow
+
+    for name, figures in summary["skills"].items():  # each skill's run links back to its own compile run
+        tags = mlflow.tracking.MlflowClient().get_run(figures["run_id"]).data.tags
+        assert tags["agentinstruct.compile_run_id"] == runs[name]
+
+    # A mix whose program file lacks one of its skills is refused before anything runs.
+    assert (
+        _generate(
+            tmp_path / "other",
+            text_seeds,
+            "--n",
+            "2",
+            "--skill",
+            "reading_comprehension,fermi",
+            "--program",
+            str(program),
+        )
+        == 2
+    )
+    assert "holds no program for fermi" in capsys.readouterr().err
+    assert not (tmp_path / "other").exists()
+    # A single skill the file does not hold: one line too.
+    assert _generate(tmp_path / "single", text_seeds, "--n", "1", "--skill", "fermi", "--program", str(program)) == 2
+    assert "not for skill 'fermi'" in capsys.readouterr().err
