@@ -161,22 +161,6 @@ def _plan_units(config: GenerateConfig, seeds: list, count: int):
     return [(draw, by_id[seed_id]) for draw, seed_id in _unit_plan(seeds, limit)]
 
 
-def _load(config: GenerateConfig, skill_name: str):
-    from agentinstruct.optimizers import load_program_state, read_program_state
-    from agentinstruct.programs import AgentInstructPipeline, get_skill
-    from agentinstruct.seeds import load_seeds
-
-    skill = get_skill(skill_name)
-    seed_set = load_seeds(
-        config.seeds, text_field=config.text_field, max_chars=config.max_chars, kinds=skill.seed_kinds
-    )
-    pipeline = AgentInstructPipeline(skill)
-    program_state = read_program_state(config.program, skill.name) if config.program else None
-    if program_state is not None:
-        load_program_state(pipeline, program_state, config.program)
-    return skill, seed_set, pipeline, program_state
-
-
 def _finish(estimate: CostEstimate, config: GenerateConfig, judge_share: tuple[int, int] = (0, 0)) -> CostEstimate:
     """Price the estimate: the generator's tokens at its price, the judge's share at the judge's."""
     missing = unpriced_models(config)
@@ -230,10 +214,10 @@ def _render(predictor, passage: str, demo_passage: str) -> tuple[list[dict[str, 
 
 def _default_estimate(config: GenerateConfig, skill_name: str) -> CostEstimate:
     from agentinstruct.embedded import EmbeddedEngine
-    from agentinstruct.runner import MAX_UNITS_PER_RECORD
+    from agentinstruct.runner import MAX_UNITS_PER_RECORD, load_job
     from agentinstruct.signatures.agents import IDENTITY
 
-    skill, seed_set, pipeline, _ = _load(config, skill_name)
+    skill, seed_set, pipeline, _ = load_job(config, skill_name)
     seeds = seed_set.seeds
     demo_passage = skill.demo_passage
     per_agent = pipeline.instruction_generation.per_agent
@@ -334,10 +318,10 @@ def _pilot_estimate(config: GenerateConfig, skill_name: str, show_progress: bool
     from agentinstruct.lm import LMSpec, check_lm, role_api_base
     from agentinstruct.metrics import Embedder, Scorer
     from agentinstruct.optimizers import program_id
-    from agentinstruct.runner import MAX_UNITS_PER_RECORD
+    from agentinstruct.runner import MAX_UNITS_PER_RECORD, load_job
     from agentinstruct.units import UnitSpec, UnitTask, score_from_data
 
-    skill, seed_set, pipeline, program_state = _load(config, skill_name)
+    skill, seed_set, pipeline, program_state = load_job(config, skill_name)
     seeds = seed_set.seeds
     generator = LMSpec(config.lm, config.api_base, config.temperature, config.max_tokens, config.timeout)
     judge = None

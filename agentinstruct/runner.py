@@ -322,13 +322,17 @@ def estimate_run(config: GenerateConfig, skills: list[str], *, show_progress: bo
     }
 
 
-def _generate_skill(config: GenerateConfig, *, show_progress: bool) -> GenerateSummary:
-    from agentinstruct.metrics import Embedder
-    from agentinstruct.optimizers import load_program_state, program_id, read_program_state
-    from agentinstruct.programs import AgentInstructPipeline, get_skill
-    from agentinstruct.tracking import redact
+def load_job(config: GenerateConfig, skill_name: str):
+    """What one skill's job runs on: the skill, its seeds, its pipeline with `--program` loaded, and that program's
+    state (None for the starter program). Shared by the run and its cost estimate, so both plan the same work.
 
-    skill = get_skill(config.skill)
+    Raises:
+        UserError: Unusable seeds or program file.
+    """
+    from agentinstruct.optimizers import load_program_state, read_program_state
+    from agentinstruct.programs import AgentInstructPipeline, get_skill
+
+    skill = get_skill(skill_name)
     seed_set = load_seeds(
         config.seeds, text_field=config.text_field, max_chars=config.max_chars, kinds=skill.seed_kinds
     )
@@ -336,6 +340,15 @@ def _generate_skill(config: GenerateConfig, *, show_progress: bool) -> GenerateS
     program_state = read_program_state(config.program, skill.name) if config.program else None
     if program_state is not None:
         load_program_state(pipeline, program_state, config.program)
+    return skill, seed_set, pipeline, program_state
+
+
+def _generate_skill(config: GenerateConfig, *, show_progress: bool) -> GenerateSummary:
+    from agentinstruct.metrics import Embedder
+    from agentinstruct.optimizers import program_id
+    from agentinstruct.tracking import redact
+
+    skill, seed_set, pipeline, program_state = load_job(config, config.skill)
     pid = program_id(pipeline)
     generator = LMSpec(config.lm, config.api_base, config.temperature, config.max_tokens, config.timeout)
     judge = None
