@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +17,8 @@ RECORD_COLUMNS = (
     "skill",
     "instruction_type",
     "transformation",
+    "tools",
+    "execution",
     "refinement_rounds",
     "refinement_goals",
     "seed_id",
@@ -55,8 +58,11 @@ def make_record(sample: Sample, seed: Seed, skill: Skill, *, program_id: str, ge
     puzzles): not part of the conversation, but what `score` checks the answer against.
     """
     return {
-        "messages": sample.messages,
+        "messages": [_turn(message) for message in sample.messages],
         "context": sample.context,
+        # JSON text, as TRL's SFT trainer accepts it: one Parquet column cannot hold every skill's schemas as structs.
+        "tools": json.dumps(sample.tools, ensure_ascii=False) if sample.tools else None,
+        "execution": _execution(sample.execution),
         "skill": skill.name,
         "instruction_type": sample.instruction_type,
         "transformation": sample.transformation,
@@ -69,6 +75,46 @@ def make_record(sample: Sample, seed: Seed, skill: Skill, *, program_id: str, ge
         "run_id": run_id,
         "created_at": now(),
     }
+
+
+TURN_KEYS = ("role", "content", "tool_calls", "tool_call_id", "name")
+EXECUTION_KEYS = ("verified", "command", "exit_code", "tests_passed", "tests_failed", "output", "detail")
+
+
+def _turn(message: dict) -> dict:
+    """A turn in the record's one schema: OpenAI's `role`/`content`, and `tool_calls` (arguments as JSON text),
+    `tool_call_id` and `name` where the turn has them."""
+    unknown = set(message) - set(TURN_KEYS)
+    if unknown:
+        raise ValueError(f"a message has keys outside the record schema: {sorted(unknown)}")
+    turn = {key: message.get(key) for key in TURN_KEYS}
+    if turn["tool_calls"]:
+        turn["tool_calls"] = [
+            {
+                "id": str(call["id"]),
+                "type": call.get("type", "function"),
+                "function": {
+                    "name": str(call["function"]["name"]),
+                    "arguments": _arguments(call["function"].get("arguments")),
+                },
+            }
+            for call in turn["tool_calls"]
+        ]
+    return turn
+
+
+def _arguments(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value if value is not None else {}, ensure_ascii=False)
+
+
+def _execution(execution: dict | None) -> dict | None:
+    """The sandbox outcome kept with a code record (`execution` column), in its fixed shape."""
+    if not execution:
+        return None
+    unknown = set(execution) - set(EXECUTION_KEYS)
+    if unknown:
+        raise ValueError(f"an execution outcome has keys outside the record schema: {sorted(unknown)}")
+    return {key: execution.get(key) for key in EXECUTION_KEYS}
 
 
 def make_failure(

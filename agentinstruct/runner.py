@@ -564,7 +564,7 @@ def _run_units(
     from agentinstruct.backends import make_backend
     from agentinstruct.cost import spend
     from agentinstruct.decontaminate import record_texts
-    from agentinstruct.metrics import view_of
+    from agentinstruct.metrics import record_view
 
     seeds_by_id = {s.seed_id: s for s in seeds}
     order = list(_unit_plan(seeds, MAX_UNITS_PER_RECORD * config.n + len(seeds)))
@@ -580,7 +580,7 @@ def _run_units(
         nonlocal kept, admitted_here, kept_here, failed, rejected
         draw, seed_id = outcome["unit"]
         records, scores = outcome["records"], [score_from_data(s) for s in outcome["scores"]]
-        views = [view_of(r["messages"], r["context"]) for r in records]
+        views = [record_view(r) for r in records]
         if not records:
             vectors = np.zeros((0, 0), dtype=np.float32)
         elif outcome.get("vectors") is not None:
@@ -775,7 +775,7 @@ def _diversity(store: RunStore, pairs: int, sample: int) -> dict[str, float]:
     """Dataset figures on at most `sample` evenly spaced records; mean novelty over every record."""
     import numpy as np
 
-    from agentinstruct.metrics import dataset_diversity, view_of
+    from agentinstruct.metrics import dataset_diversity, record_view
 
     if not pairs:
         return {}
@@ -788,7 +788,7 @@ def _diversity(store: RunStore, pairs: int, sample: int) -> dict[str, float]:
         if position % step == 0 and len(picked) < sample:
             picked.append(row)
     vectors = store.dataset_vectors(pairs)[::step][: len(picked)]
-    texts = [view_of(r["messages"], r["context"]).embedding_text for r in picked]
+    texts = [record_view(r).embedding_text for r in picked]
     figures = dataset_diversity(
         np.ascontiguousarray(vectors),
         texts,

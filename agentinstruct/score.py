@@ -87,8 +87,11 @@ def score_dataset(config: ScoreConfig, *, show_progress: bool = True) -> dict[st
         min_quality=None,
         lm_checks=embedded_lm_checks(config.model_checks),
     )
-    contexts = dataset.rows.column("context")
-    views = [view_of(dataset.chats[index].messages, contexts[index]) for index in readable]
+    contexts, executions = dataset.rows.column("context"), dataset.rows.column("execution")
+    views = [
+        view_of(dataset.chats[index].messages, contexts[index], dataset.chats[index].tools, executions[index])
+        for index in readable
+    ]
     params = {
         "dataset": config.dataset,
         "format": dataset.format,

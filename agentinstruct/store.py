@@ -409,8 +409,28 @@ def record_features():
     return datasets.Features(
         {
             "record_id": string,
-            "messages": datasets.List({"role": string, "content": string}),
+            "messages": datasets.List(
+                {
+                    "role": string,
+                    "content": string,
+                    "tool_calls": datasets.List(
+                        {"id": string, "type": string, "function": {"name": string, "arguments": string}}
+                    ),
+                    "tool_call_id": string,
+                    "name": string,
+                }
+            ),
             "context": string,
+            "tools": string,
+            "execution": {
+                "verified": datasets.Value("bool"),
+                "command": string,
+                "exit_code": datasets.Value("int32"),
+                "tests_passed": datasets.Value("int32"),
+                "tests_failed": datasets.Value("int32"),
+                "output": string,
+                "detail": string,
+            },
             "skill": string,
             "instruction_type": string,
             "transformation": string,

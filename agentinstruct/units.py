@@ -159,7 +159,7 @@ class UnitWorker:
         import dspy
 
         from agentinstruct.endpoint import CallStats, counting_calls, down_endpoints
-        from agentinstruct.metrics import view_of
+        from agentinstruct.metrics import record_view
         from agentinstruct.records import make_failure, make_record
         from agentinstruct.seeds import Seed
 
@@ -180,7 +180,7 @@ class UnitWorker:
                 refine_rounds=self.spec.refine_rounds,
             )
             records = [make_record(pair, seed, self.skill, **self.spec.lineage) for pair in prediction.samples]
-            scores = [self.scorer.assess(view_of(record["messages"], record["context"])) for record in records]
+            scores = [self.scorer.assess(record_view(record)) for record in records]
         tokens_in = tokens_out = 0
         # Per model as well: the generator and the judge may be priced differently (`agentinstruct.cost`).
         tokens_by_model: dict[str, list[int]] = {}
@@ -192,7 +192,7 @@ class UnitWorker:
             counted[0] += used[0]
             counted[1] += used[1]
         failures = [make_failure(f, seed, self.skill, task.draw, **self.spec.lineage) for f in prediction.failures]
-        vectors = self._embed([view_of(r["messages"], r["context"]).embedding_text for r in records])
+        vectors = self._embed([record_view(r).embedding_text for r in records])
         down = down_endpoints()
         plan = prediction.plan
         return {

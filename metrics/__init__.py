@@ -14,7 +14,7 @@ from agentinstruct.metrics.diversity import (
 )
 from agentinstruct.metrics.judge import CRITERIA, Judge, Judgement, JudgeParseError
 from agentinstruct.metrics.scoring import DEFAULT_MIN_QUALITY, RecordScore, Scorer
-from agentinstruct.metrics.text import PairView, view_of
+from agentinstruct.metrics.text import PairView, record_view, view_of
 from agentinstruct.metrics.validators import VALIDATORS, Validator, degeneracy, validate, validators_for
 
 __all__ = [
@@ -42,5 +42,6 @@ __all__ = [
     "validate",
     "validators_for",
     "vendi_score",
+    "record_view",
     "view_of",
 ]

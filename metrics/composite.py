@@ -94,7 +94,7 @@ class CompositeMetric:
             failures = getattr(pred, "failures", None) or []
             reasons = "; ".join(f"{f.stage}: {f.reason} ({f.detail})" for f in failures[:3])
             return 0.0, "No pair was produced." + (f" Failures: {reasons}" if reasons else "")
-        views = [view_of(sample.messages, sample.context) for sample in samples]
+        views = [view_of(sample.messages, sample.context, sample.tools, sample.execution) for sample in samples]
         scores = [self.scorer.assess(view) for view in views]
         novelties = self._novelty(views, scores, _seed_key(example))
         self._last.scores, self._last.novelties, self._last.views = scores, novelties, views

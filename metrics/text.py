@@ -110,32 +110,77 @@ def content_words(text: str) -> set[str]:
     return {w for w in words(text) if w not in STOPWORDS and len(w) > 2}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PairView:
     """The parts of a chat record the metrics look at.
 
     For text-grounded skills the final user turn is "passage, blank line, instruction", as `generate` writes it; for
-    records from elsewhere the last paragraph of the user turn is taken as the instruction.
+    records from elsewhere the last paragraph of the user turn is taken as the instruction. Multi-turn and tool-using
+    skills' validators also read the whole conversation (`messages`), the tool schemas offered (`tools`) and, for code,
+    what ran in the sandbox (`execution`).
     """
 
     passage: str
     instruction: str
     response: str
+    messages: tuple[dict, ...] = ()
+    tools: tuple[dict, ...] = ()
+    execution: dict | None = None
+
+    @property
+    def multi_turn(self) -> bool:
+        """More than one user or assistant turn, or any tool turn."""
+        return sum(m.get("role") in ("user", "assistant", "tool") for m in self.messages) > 2
 
     @property
     def embedding_text(self) -> str:
-        """What diversity is measured on: the instruction and its response, not the (shared) passage."""
-        return f"{self.instruction}\n{self.response}"
+        """What diversity is measured on: the instruction and its response, not the (shared) passage; for a multi-turn
+        record every user and assistant turn (tool calls by name and arguments), so conversations that share a last
+        exchange are not taken for duplicates."""
+        if not self.multi_turn:
+            return f"{self.instruction}\n{self.response}"
+        parts = []
+        for message in self.messages:
+            if message.get("role") not in ("user", "assistant"):
+                continue
+            parts.append(message.get("content") or "")
+            for call in message.get("tool_calls") or ():
+                function = call.get("function") or {}
+                parts.append(f"{function.get('name')}({function.get('arguments')})")
+        return "\n".join(part for part in parts if part)
 
 
-def view_of(messages: list[dict], context: str | None = None) -> PairView:
+def view_of(
+    messages: list[dict],
+    context: str | None = None,
+    tools: list[dict] | str | None = None,
+    execution: dict | None = None,
+) -> PairView:
     """The last user turn and answer of a conversation, and the source they are grounded in: `context` when the record
-    keeps it apart from the conversation, else the user turn's text before its last blank line."""
+    keeps it apart from the conversation, else the user turn's text before its last blank line. `tools` may be the
+    record's JSON text of them."""
+    import json
+
     user = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), "") or ""
     response = next((m.get("content") for m in reversed(messages) if m.get("role") == "assistant"), "") or ""
+    if isinstance(tools, str):
+        try:
+            tools = json.loads(tools)
+        except ValueError:
+            tools = None
+    extras = {
+        "messages": tuple(messages),
+        "tools": tuple(tools) if isinstance(tools, list) else (),
+        "execution": execution or None,
+    }
     if context:
-        return PairView(context.strip(), user.strip(), response.strip())
+        return PairView(context.strip(), user.strip(), response.strip(), **extras)
     passage, separator, instruction = user.strip().rpartition("\n\n")
     if not separator:
         passage, instruction = "", user.strip()
-    return PairView(passage.strip(), instruction.strip(), response.strip())
+    return PairView(passage.strip(), instruction.strip(), response.strip(), **extras)
+
+
+def record_view(record: dict) -> PairView:
+    """`view_of` a dataset row or a generated record (its `messages`, `context`, `tools` and `execution`)."""
+    return view_of(record["messages"], record.get("context"), record.get("tools"), record.get("execution"))

@@ -234,7 +234,7 @@ def _rows(example: dspy.Example, prediction: Any, scores: Sequence[Any]) -> list
     from agentinstruct.metrics import view_of
 
     unit = {"seed_id": example.seed_id, "draw": example.draw}
-    views = [view_of(sample.messages, sample.context) for sample in prediction.samples]
+    views = [view_of(sample.messages, sample.context, sample.tools, sample.execution) for sample in prediction.samples]
     rows = [
         {
             **unit,

@@ -32,6 +32,10 @@ class Sample:
     transformation: str
     refinement_goals: list[str] = field(default_factory=list)
     context: str | None = None
+    tools: list[dict] | None = None
+    """The function schemas offered to the model (OpenAI tool format), for tool-calling records."""
+    execution: dict | None = None
+    """What ran in the sandbox and how it ended, for records whose code was executed."""
 
     @property
     def refinement_rounds(self) -> int:
@@ -62,6 +66,11 @@ class Plan:
     sampling_seed: int
 
 
+class InvalidOutput(Exception):
+    """Raised by a stage's module (a responder whose model output cannot make a conversation) with why: the stage fails
+    as `invalid_output` with that message."""
+
+
 class _StageFailed(Exception):
     def __init__(self, failure: StageFailure) -> None:
         self.failure = failure
@@ -87,7 +96,11 @@ class AgentInstructPipeline(dspy.Module):
             skill.instruction_types, skill.demo_passage, skill.wording, per_agent
         )
         self.refinement = Refinement(skill.refinement_goals, skill.demo_passage, skill.wording)
-        self.response = Response(skill.response_demos, skill.demo_passage, skill.wording, skill.response_instruction)
+        self.response = (
+            skill.behaviour.responder(skill)
+            if skill.behaviour.responder is not None
+            else Response(skill.response_demos, skill.demo_passage, skill.wording, skill.response_instruction)
+        )
 
     @property
     def skill(self) -> Skill:
@@ -150,8 +163,9 @@ class AgentInstructPipeline(dspy.Module):
             [
                 lambda p=final_passage, i=final_instruction, t=instruction_type: _run_or_fail(
                     "response",
-                    lambda: self.response(passage=p, instruction=i, config=config).answer,
+                    lambda: self.response(passage=p, instruction=i, config=config),
                     {"transformation": plan.transformation, "instruction_type": t},
+                    required=("answer",),
                 )
                 for instruction_type, final_passage, final_instruction, _ in to_answer
             ]
@@ -162,17 +176,25 @@ class AgentInstructPipeline(dspy.Module):
                 continue
             samples.append(
                 Sample(
-                    messages=[
-                        {"role": "user", "content": self._skill.user_turn.build(final_passage, final_instruction)},
-                        {"role": "assistant", "content": answer.strip()},
-                    ],
+                    messages=self._messages(final_passage, final_instruction, answer),
                     instruction_type=instruction_type,
                     transformation=plan.transformation,
                     refinement_goals=list(goals),
                     context=None if self._skill.user_turn.carries_source else final_passage.strip(),
+                    tools=getattr(answer, "tools", None) or None,
+                    execution=getattr(answer, "execution", None) or None,
                 )
             )
         return dspy.Prediction(samples=samples, failures=failures, plan=plan)
+
+    def _messages(self, passage: str, instruction: str, answer: dspy.Prediction) -> list[dict]:
+        """The sample's conversation: the responder's own turns when it makes several (a follow-up conversation, tool
+        calls and their results), else the skill's user turn and the answer."""
+        user = {"role": "user", "content": self._skill.user_turn.build(passage, instruction)}
+        turns = getattr(answer, "messages", None)
+        if turns:
+            return turns if turns[0].get("role") in ("system", "user") else [user, *turns]
+        return [user, {"role": "assistant", "content": answer.answer.strip()}]
 
     def _instructions(self, passage: str, instruction_type: str, transformation: str, config: dict):
         """One instruction agent's instructions, or its `StageFailure`."""
@@ -241,6 +263,8 @@ def _run_stage(
             result = call()
         except AdapterParseError as exc:
             raise _StageFailed(StageFailure(stage, "parse_failure", _short(exc), **context)) from exc
+        except InvalidOutput as exc:
+            raise _StageFailed(StageFailure(stage, "invalid_output", _short(exc), **context)) from exc
         except Exception as exc:  # whatever ends this stage ends only this stage; it is reported, never dropped
             reason = "lm_error" if isinstance(exc, LMError) else "error"
             raise _StageFailed(StageFailure(stage, reason, f"{type(exc).__name__}: {_short(exc)}", **context)) from exc

@@ -49,7 +49,14 @@ class Behaviour:
 
     user_turn: UserTurn = PASSAGE_THEN_INSTRUCTION
     responder: Callable[[Skill], object] | None = None
-    """None: the plain responder (answers from the source with the skill's response instruction and demos)."""
+    """None: the plain responder (answers from the source with the skill's response instruction and demos).
+
+    Otherwise a factory of a DSPy module called as `responder(passage=..., instruction=..., config=...)` that returns
+    a `dspy.Prediction` with `answer` (the final assistant text; empty fails the stage as `empty_output`) and, where
+    the skill needs them, `messages` (the whole conversation in OpenAI's shape: `role`, `content`, `tool_calls` with
+    JSON-text `arguments`, `tool_call_id`, `name`; without a leading user turn the skill's user turn is put first),
+    `tools` (the OpenAI function schemas offered) and `execution` (the sandbox outcome, `records.EXECUTION_KEYS`).
+    Raising `programs.pipeline.InvalidOutput(why)` fails the stage as `invalid_output`."""
 
 
 _BEHAVIOUR: dict[str, Behaviour] = {

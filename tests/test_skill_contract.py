@@ -31,7 +31,7 @@ def test_every_text_skill_is_registered():
     assert set(skill_names()) <= set(available_skills())
 
 
-@pytest.mark.parametrize("name", TEXT_SKILLS)
+@pytest.mark.parametrize("name", skill_names())
 def test_the_skill_data_is_complete(name):
     skill = get_skill(name)
     assert skill.data.digest and skill.description and skill.demo_passage
@@ -47,7 +47,7 @@ def test_the_skill_data_is_complete(name):
         assert skill.eligible_types(transformation.name), f"nothing is eligible after {transformation.name}"
 
 
-@pytest.mark.parametrize("name", TEXT_SKILLS)
+@pytest.mark.parametrize("name", skill_names())
 def test_the_skill_has_its_own_validators_and_they_judge(name):
     skill = get_skill(name)
     assert skill.validators, f"metrics/skills/{name}.py has no VALIDATORS"
@@ -57,7 +57,7 @@ def test_the_skill_has_its_own_validators_and_they_judge(name):
     assert validate(garbage, name)
 
 
-@pytest.mark.parametrize("name", TEXT_SKILLS)
+@pytest.mark.parametrize("name", TEXT_SKILLS)  # single-turn; each agentic skill's own test runs its conversations
 def test_the_generic_pipeline_runs_the_skill(name, echo_lm):
     skill = get_skill(name)
     pipeline = AgentInstructPipeline(skill)
