@@ -1,4 +1,4 @@
-"""Every text skill side by side: `generate --skill all` on seeds the project never trained or tuned on.
+"""Every skill side by side: `generate --skill all` on seeds the project never trained or tuned on.
 
 Prints, per skill, the validator pass rate, kept pairs per LM call and seconds per kept pair, re-checks every kept
 record against its skill's validators (the shape the skill promises: MCQ options with the answer among them, a label
@@ -6,6 +6,7 @@ from the given set, extracted items found in the source, ...), and shows one sho
 
     python benchmarks/skills.py                       # embedded model, benchmarks/skills_seeds, --n 36, --seed 0
     python benchmarks/skills.py --lm openai/gpt-4o-mini --n 120 --out outputs/skills-gpt
+    python benchmarks/skills.py --skill coding,tool_use,web_agent,rag,conversation --n 15 --out outputs/agentic
 
 The run is an ordinary generate job: rerunning the same command resumes it, and it is in MLflow.
 """
@@ -23,7 +24,8 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", default=str(HERE / "skills_seeds"), help="unseen seed documents")
+    parser.add_argument("--skill", default="all", help="skills to run, as generate's --skill (default: all)")
+    parser.add_argument("--seeds", default=str(HERE / "skills_seeds"), help="unseen seed documents (text and code)")
     parser.add_argument("--n", type=int, default=36, help="records over all skills (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lm", default="embedded")
@@ -35,13 +37,13 @@ def main() -> int:
     import datasets
 
     from agentinstruct.cli import quiet_libraries
-    from agentinstruct.metrics import validate, view_of
+    from agentinstruct.metrics import record_view, validate
     from agentinstruct.runner import GenerateConfig, generate
 
     quiet_libraries()
     summary = generate(
         GenerateConfig(
-            skill="all", seeds=args.seeds, n=args.n, out=args.out, lm=args.lm, api_base=args.api_base, seed=args.seed
+            skill=args.skill, seeds=args.seeds, n=args.n, out=args.out, lm=args.lm, api_base=args.api_base, seed=args.seed
         )
     )
     rows = datasets.load_from_disk(args.out)["train"]
@@ -49,7 +51,7 @@ def main() -> int:
     print(f"\n{'skill':<22} {'kept':>7} {'pass rate':>9} {'pairs/call':>10} {'s/pair':>7} {'shape ok':>8}")
     for name, skill_figures in summary.skills.items():
         kept = [row for row in rows if row["skill"] == name]
-        shape_ok = sum(not validate(view_of(row["messages"], row["context"]), name) for row in kept)
+        shape_ok = sum(not validate(record_view(row), name) for row in kept)
         calls, pairs = skill_figures["lm_calls"], skill_figures["pairs"]
         figures[name] = {
             **skill_figures,
