@@ -32,9 +32,8 @@ MAX_STEPS_CHECKED = 50
 
 
 def calculator(expression: str) -> str:
-    """Evaluate one arithmetic expression and return its value. Use numbers, + - * / ^ (or **), parentheses, % (a
-    percentage: 30% is 0.3) and sqrt, round, abs, floor, ceil, log10, min, max, e.g. "20000 * 2 / 20" or
-    "round(1200 / 90, 1)". No variables or units."""
+    """Evaluate an arithmetic expression: numbers, + - * / ^, parentheses, % (30% is 0.3), sqrt, round, abs, floor,
+    ceil, log10, min, max. No variables or units."""
     try:
         return format_value(calculate(expression))
     except CalculationError as exc:
@@ -44,7 +43,7 @@ def calculator(expression: str) -> str:
 CALCULATOR = dspy.Tool(
     calculator,
     desc=" ".join((calculator.__doc__ or "").split()),
-    arg_desc={"expression": "The arithmetic expression, e.g. 20000 * 2 / 20"},
+    arg_desc={"expression": "e.g. 20000 * 2 / 20"},
 )
 """The calculator as a DSPy tool (`dspy.ReAct(signature, tools=[CALCULATOR])`)."""
 
