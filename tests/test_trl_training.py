@@ -3,12 +3,12 @@ written through the project's record path (`records.make_record`) and the store 
 `datasets.load_from_disk(DIR)["train"]` handed to `SFTTrainer` unchanged (no column mapping, no conversion).
 
 The model is the embedded Gemma 3 270M, loaded from its GGUF by transformers (`gguf_file=`, needs the `gguf` package;
-the weights are dequantized to float32, and the quantizer marker the loader leaves is dropped so that Trainer accepts
-the model). The GGUF has no chat template, and Gemma 3's own template knows no `tool`
-turns or tool calls, so training uses `tests/fixtures/gemma_tools_chat_template.jinja` (Gemma's turn markers, plus
-the offered `tools`, assistant `tool_calls` and `tool` turns) through `SFTConfig(chat_template_path=...)`. The input
-embedding (tied to the output head: 168M of its 268M parameters) is frozen to keep optimizer memory small; everything
-else trains. Two steps on CPU, `max_length` 512.
+`GgufConfig(dequantize=True)`: the weights become plain float32, which Trainer accepts). The GGUF has no chat
+template, and Gemma 3's own template knows no `tool` turns or tool calls, so training uses
+`tests/fixtures/gemma_tools_chat_template.jinja` (Gemma's turn markers, plus the offered `tools`, assistant
+`tool_calls` and `tool` turns) through `SFTConfig(chat_template_path=...)`. The input embedding (tied to the output
+head: 168M of its 268M parameters) is frozen to keep optimizer memory small; everything else trains. Two steps on CPU,
+`max_length` 512.
 """
 
 import json
@@ -139,21 +139,18 @@ def _tool_use_samples():
 def gemma():
     """The embedded model's weights and tokenizer, from its GGUF (dequantized to float32)."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
     from agentinstruct.embedded import default_model_path
 
     path = default_model_path()
     started = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-    model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name)
-    # Gemma 3 GGUF weights are dequantized on load (plain float32 tensors), but the model keeps its GGUF quantizer as
-    # a marker, and Trainer refuses a "purely quantized" model without adapters. Nothing is quantized: drop the marker.
-    assert all(p.dtype == torch.float32 and type(p) is torch.nn.Parameter for p in model.parameters())
-    assert {type(m) for m in model.modules() if "Linear" in type(m).__name__} == {torch.nn.Linear}
-    model.hf_quantizer = None
-    if getattr(model.config, "quantization_config", None) is not None:
-        del model.config.quantization_config
+    # Dequantized on load (float32), and said so: without `dequantize=True` the model keeps its GGUF quantizer and
+    # Trainer refuses it as a "purely quantized model" needing adapters.
+    dequantized = GgufConfig(gguf_file=path.name, dequantize=True)
+    model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, quantization_config=dequantized)
+    assert not model.is_quantized and all(p.dtype == torch.float32 for p in model.parameters())
     model.get_input_embeddings().requires_grad_(False)
     print(f"\nloaded {type(model).__name__} from {path.name} in {time.perf_counter() - started:.1f}s")
     return model, tokenizer
