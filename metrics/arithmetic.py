@@ -7,6 +7,10 @@ compound quantities ("2 hours 30 minutes"), sums of mixed units ("1 hour + 30 mi
 ("100 cm × 3 = 3 m") are skipped, not guessed at; a hyphen between two numbers may be a range ("2-3 hours"), so any
 reading of it may match. Every skill that lets a model compute (reading comprehension, Fermi, puzzles, few-shot
 reasoning) checks with `arithmetic_error`.
+
+`calculate` is the same evaluator behind a calculator: one expression of numbers, + - × / ^ (or **), parentheses,
+unary minus, percent signs and a few functions (`FUNCTIONS`); anything else is refused with a `CalculationError`.
+`agentinstruct/calculator.py` offers it to responders as a tool.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agentinstruct.metrics.text import STOPWORDS
 
@@ -122,6 +126,8 @@ class _Number:
     half_unit: float
     percent: bool = False
     unit: tuple[str, str] | None = None
+    span: tuple[int, int] = (0, 0)
+    """Where the number (with its scale, exponent and percent sign) is written in its line."""
 
 
 @dataclass
@@ -158,7 +164,7 @@ def _number(tokens: list[_Token], i: int) -> tuple[_Number, int] | None:
             value, half, i = value * scale, half * scale, i + 1
     if i < len(tokens) and (tokens[i].kind == "pct" or tokens[i].text.lower() in ("percent", "pct")):
         percent, i = True, i + 1
-    return _Number(value, half, percent), i
+    return _Number(value, half, percent, span=(token.start, tokens[i - 1].end)), i
 
 
 def _unit(word: str) -> tuple[str, str] | None:
@@ -269,6 +275,48 @@ class _Unreadable(Exception):
     """The expression cannot be evaluated (division by zero, an overflow, a malformed nesting)."""
 
 
+def _round(value: float, digits: float = 0.0) -> float:
+    if digits != int(digits) or abs(digits) > 15:
+        raise ValueError("round() takes a whole number of digits up to 15")
+    return float(round(value, int(digits)))
+
+
+FUNCTIONS = {
+    "sqrt": (math.sqrt, 1, 1),
+    "round": (_round, 1, 2),
+    "abs": (abs, 1, 1),
+    "floor": (math.floor, 1, 1),
+    "ceil": (math.ceil, 1, 1),
+    "log10": (math.log10, 1, 1),
+    "min": (min, 1, 20),
+    "max": (max, 1, 20),
+}
+"""The functions `calculate` knows: name -> (function, fewest and most arguments)."""
+
+
+@dataclass(frozen=True)
+class _Call:
+    """A function call in an expression's items (only `calculate` writes them): `_Call`, "(", args split by ",", ")"."""
+
+    name: str
+
+    def apply(self, args: list[float]) -> float:
+        function, fewest, most = FUNCTIONS[self.name]
+        if not fewest <= len(args) <= most:
+            raise _Unreadable
+        try:
+            return _finite(float(function(*args)))
+        except (ValueError, OverflowError, TypeError) as exc:
+            raise _Unreadable from exc
+
+
+def _finite(value: float) -> float:
+    """`value`, or `_Unreadable` when an operation overflowed (`1e308 * 10`) or lost its meaning (`inf - inf`)."""
+    if isinstance(value, complex) or not math.isfinite(value):
+        raise _Unreadable
+    return value
+
+
 def _evaluate(items: list, percent_as_fraction: bool, ranges: tuple[str, ...]) -> float:
     """Evaluates an expression's items by precedence (^ binds tightest and to the right; unary minus; × /; + -).
     `ranges` says how each ambiguous hyphen reads: "-" (minus), "lo", "hi", "mid" (the range's low or high end or
@@ -312,6 +360,16 @@ def _evaluate(items: list, percent_as_fraction: bool, ranges: tuple[str, ...]) -
 
     def primary() -> float:
         item = take()
+        if isinstance(item, _Call):
+            if take() != "(":
+                raise _Unreadable
+            args = [additive()]
+            while peek() == ",":
+                take()
+                args.append(additive())
+            if take() != ")":
+                raise _Unreadable
+            return item.apply(args)
         if item == "(":
             value = additive()
             if take() != ")":
@@ -346,7 +404,7 @@ def _evaluate(items: list, percent_as_fraction: bool, ranges: tuple[str, ...]) -
             right = power()
             if operator == "/" and right == 0:
                 raise _Unreadable
-            value = value * right if operator == "*" else value / right
+            value = _finite(value * right if operator == "*" else value / right)
         return value
 
     def additive() -> float:
@@ -354,7 +412,7 @@ def _evaluate(items: list, percent_as_fraction: bool, ranges: tuple[str, ...]) -
         while peek() in ("+", "-"):
             operator = take()
             right = multiplicative()
-            value = value + right if operator == "+" else value - right
+            value = _finite(value + right if operator == "+" else value - right)
         return value
 
     result = additive()
@@ -410,6 +468,14 @@ class Step:
     computed: tuple[float, ...]
     approximate: bool
     half_unit: float
+    line: int = field(default=-1, compare=False)
+    """The index of its line in `text.splitlines()`."""
+    result_span: tuple[int, int] | None = field(default=None, compare=False)
+    """Where the stated result is written in that line (None when the line could not be read in place)."""
+    operand_spans: tuple[tuple[int, int], ...] = field(default=(), compare=False)
+    """Where each number of its left side is written in that line."""
+    expression: str | None = field(default=None, compare=False)
+    """The left side as `calculate` reads it ("20000 * 2"); None when a hyphen may be a range."""
 
     def error(self, exact_tolerance: float, approx_tolerance: float) -> float:
         """The relative error of the stated value against the nearest computed one, after allowing for rounding to
@@ -528,8 +594,9 @@ def arithmetic_steps(text: str) -> list[Step]:
     """Every arithmetic step `text` writes out that can be read for certain: an expression with at least one operator,
     an equals sign (or ≈), and a stated number."""
     steps: list[Step] = []
-    for raw in text.splitlines():
+    for number, raw in enumerate(text.splitlines()):
         line = _normalise(raw)
+        in_place = len(line) == len(raw)  # `2**3` is read as `2^3`: positions no longer match the text
         tokens = _tokens(line)
         i = 0
         while i < len(tokens):
@@ -558,7 +625,20 @@ def arithmetic_steps(text: str) -> list[Step]:
                 if stated.percent:  # "50 / 200 = 25%": a fraction stated as a percentage, or the other way round
                     values |= {v * 100 for v in values} | {v / 100 for v in values}
                 excerpt = line[tokens[i].start : tokens[after - 1].end].strip()
-                steps.append(Step(excerpt, stated.value, tuple(sorted(values)), approximate, stated.half_unit))
+                operands = [item.span for item in expression.items if isinstance(item, _Number)]
+                steps.append(
+                    Step(
+                        excerpt,
+                        stated.value,
+                        tuple(sorted(values)),
+                        approximate,
+                        stated.half_unit,
+                        line=number,
+                        result_span=(tokens[start].start, tokens[after - 1].end) if in_place else None,
+                        operand_spans=tuple(operands) if in_place else (),
+                        expression=_expression_text(expression.items),
+                    )
+                )
             i = expression.end + 1
     return steps
 
@@ -572,3 +652,117 @@ def arithmetic_error(text: str, exact_tolerance: float = 0.01, approx_tolerance:
         if step.error(exact_tolerance, approx_tolerance):
             return f"{step.text} (the result is {step.shown_value()})"
     return None
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Arithmetic: the calculator
+# --------------------------------------------------------------------------------------------------------------------
+
+MAX_EXPRESSION_CHARS = 500
+MAX_MAGNITUDE = 1e100
+"""`calculate` refuses longer expressions and larger results: no estimate needs them."""
+
+
+class CalculationError(ValueError):
+    """An expression `calculate` does not read (a name, an attribute, a string, a lambda), or one whose value is not
+    a finite number of reasonable size (division by zero, an overflow, a huge power)."""
+
+
+def _literal(value: float) -> str:
+    """A number as `calculate` reads it back exactly (whole numbers without an exponent)."""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+def _expression_text(items: list) -> str | None:
+    """An expression's items as `calculate` reads them: numbers as plain literals (scales folded in), percent signs
+    kept, one operator spelling. None when a hyphen may be a range ("2-3 hours"): there is no one value to compute."""
+    written: list[str] = []
+    glued = True  # a unary minus and an opening parenthesis are written against what follows them
+    for item in items:
+        if isinstance(item, _Number):
+            text = _literal(item.value) + ("%" if item.percent else "")
+        elif item == "r-":
+            return None
+        else:
+            text = "-" if item == "u-" else item
+        written.append(text if glued or text == ")" else f" {text}")
+        glued = item in ("u-", "(")
+    return "".join(written)
+
+
+def calculate(expression: str) -> float:
+    """The value of one arithmetic expression, read by the same tokenizer and evaluator as `arithmetic_error`.
+
+    It reads numbers (`1,200`, `3.5`, `2e6`, `1.5 million`, `10k`, `30%` as 0.3), + - × * / ÷ ^ ** (an exponent of
+    at most 400), parentheses, unary minus, the words "times", "plus", "minus", "divided by", and the functions in
+    `FUNCTIONS` (`sqrt(2)`, `round(3.14159, 2)`, `max(3, 4)`). Nothing is ever evaluated as Python: a name, an
+    attribute, a string, a call of anything else is refused.
+
+    Raises:
+        CalculationError: The expression is unreadable, or its value is not finite or larger than `MAX_MAGNITUDE`.
+    """
+    text = expression.strip() if isinstance(expression, str) else ""
+    if not text:
+        raise CalculationError("an empty expression")
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise CalculationError(f"the expression is longer than {MAX_EXPRESSION_CHARS} characters")
+    # "log10" would read as the word "log" and the number 10: it is spelled without digits for the tokenizer.
+    tokens = _tokens(re.sub(r"\blog10(?=\s*\()", "logten", text.rstrip("= ").replace("**", "^")))
+    items: list = []
+    depth, i, operand = 0, 0, True
+    while i < len(tokens):
+        token = tokens[i]
+        if operand:
+            if token.kind == "num":
+                read = _number(tokens, i)
+                if read is None:
+                    raise CalculationError(f"cannot read the number at {token.text!r}")
+                items.append(read[0])
+                i, operand = read[1], False
+                continue
+            name = token.text.lower().replace("logten", "log10")
+            if token.kind == "word" and name in FUNCTIONS:
+                if i + 1 >= len(tokens) or tokens[i + 1].kind != "lp":
+                    raise CalculationError(f"{name} needs its arguments in parentheses")
+                items += [_Call(name), "("]
+                depth, i = depth + 1, i + 1
+            elif token.kind == "lp":
+                items.append("(")
+                depth += 1
+            elif token.text in ("-", "−"):
+                items.append("u-")
+            elif token.text != "+" and token.kind != "cur":
+                raise CalculationError(f"expected a number at {token.text!r}")
+        else:
+            written = _word_operator(tokens, i)
+            if written:
+                items.append(written[0])
+                i, operand = written[1], True
+                continue
+            if token.kind == "rp" and depth:
+                items.append(")")
+                depth -= 1
+            elif token.kind == "op":
+                items.append("-" if token.text in "-−–" else _OPS[token.text])
+                operand = True
+            elif token.text == "," and depth:
+                items.append(",")
+                operand = True
+            else:
+                raise CalculationError(f"expected an operator at {token.text!r}")
+        if depth > MAX_NESTING or len(items) > MAX_ITEMS:
+            raise CalculationError("the expression is nested too deeply or too long")
+        i += 1
+    if operand or depth:
+        raise CalculationError("the expression is incomplete")
+    try:
+        value = _evaluate(items, True, ())
+    except (_Unreadable, IndexError, StopIteration) as exc:
+        raise CalculationError(
+            "the expression has no finite value (a division by zero, an overflow, a huge power, or a malformed call)"
+        ) from exc
+    if abs(value) > MAX_MAGNITUDE:
+        raise CalculationError(f"the result is larger than {MAX_MAGNITUDE:g}")
+    return value

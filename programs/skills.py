@@ -59,6 +59,13 @@ class Behaviour:
     Raising `programs.pipeline.InvalidOutput(why)` fails the stage as `invalid_output`."""
 
 
+def _calculator(skill: Skill) -> object:
+    """The plain responder, with every arithmetic step of its answer checked (and corrected) with the calculator."""
+    from agentinstruct.programs.calculator import calculator_responder
+
+    return calculator_responder(skill)
+
+
 _BEHAVIOUR: dict[str, Behaviour] = {
     "reading_comprehension": Behaviour(),
     "text_modification": Behaviour(),
@@ -67,8 +74,8 @@ _BEHAVIOUR: dict[str, Behaviour] = {
     "text_extraction": Behaviour(),
     "text_classification": Behaviour(),
     "brain_teaser": Behaviour(user_turn=INSTRUCTION_ONLY),
-    "analytical_reasoning": Behaviour(user_turn=INSTRUCTION_ONLY),
-    "fermi": Behaviour(user_turn=INSTRUCTION_ONLY),
+    "analytical_reasoning": Behaviour(user_turn=INSTRUCTION_ONLY, responder=_calculator),
+    "fermi": Behaviour(user_turn=INSTRUCTION_ONLY, responder=_calculator),
     "few_shot_reasoning": Behaviour(user_turn=INSTRUCTION_ONLY),
     "data_to_text": Behaviour(),
     "creative_content": Behaviour(),
