@@ -647,11 +647,22 @@ class CodingResponder(dspy.Module):
         # A pair that failed its run is rejected whatever its prose says: it is not worth an explanation call.
         explanation = ""
         if explain:
-            explanation = (self.explain(task=instruction, code=code, config=config).explanation or "").strip()
-            explanation = explanation.split("```", 1)[0].strip()
+            explanation = short_explanation(self.explain(task=instruction, code=code, config=config).explanation or "")
         if not explanation:
             explanation = "The code and its tests:"
         return dspy.Prediction(answer=format_answer(explanation, code, tests, language), execution=execution)
+
+
+MAX_EXPLANATION_SENTENCES = 3
+
+
+def short_explanation(text: str) -> str:
+    """The explanation as the answer shows it: its first paragraph, before any code, at most three sentences (a small
+    model rambles on, or starts on code, after it has said what it had to say)."""
+    text = text.split("```", 1)[0].strip()
+    paragraph = re.split(r"\n\s*\n", text, maxsplit=1)[0] if text else ""
+    sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z`])", " ".join(paragraph.split()))
+    return " ".join(sentences[:MAX_EXPLANATION_SENTENCES]).strip()
 
 
 def coding_responder(skill) -> CodingResponder:
