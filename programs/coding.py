@@ -37,6 +37,10 @@ FENCE_TAG = {PYTHON: "python", JAVASCRIPT: "javascript"}
 MAX_TESTS = 5
 ATTEMPTS = 3
 """Sandbox runs per answer: a run whose code fails its tests is retried with fresh samples."""
+MAX_DEMOS = 3
+"""Worked examples per predictor (the first ones of the data file that fit it)."""
+TESTS_MAX_TOKENS, EXPLANATION_MAX_TOKENS = 200, 160
+"""Token caps of the short fields: a small model that has said what it had to say runs on until the cap."""
 OUTPUT_CHARS = 2000
 """How much of the run's output the record keeps (its end, where the summary is)."""
 BUGGY_RUN = re.compile(r"against the buggy code from the task: (\d+) passed, (\d+) failed")
@@ -254,6 +258,22 @@ def code_names(code: str, language: str) -> list[str]:
         if name not in names and not name.startswith("__") and not keyword.iskeyword(name):
             names.append(name)
     return names
+
+
+def _folded(name: str) -> str:
+    return name.replace("_", "").lower()
+
+
+def off_task_names(code: str, language: str, passage: str, instruction: str) -> list[str] | None:
+    """The names the code defines when none of them occurs in the task or its source (a model that wrote its worked
+    example's code instead of the task's); None when the code is about the task. `letterGrade` and `letter_grade`
+    count as one name."""
+    defined = code_names(code, language)
+    defined += [m.group(1) or m.group(2) for m in _DEFINED.finditer(code) if (m.group(1) or m.group(2)) not in defined]
+    if not defined:
+        return None
+    said = {_folded(word) for word in re.findall(r"[A-Za-z_]\w*", f"{passage}\n{instruction}")}
+    return None if any(_folded(name) in said for name in defined) else defined
 
 
 def _uses(line: str, names: Sequence[str]) -> list[str]:
@@ -568,14 +588,16 @@ class CodingResponder(dspy.Module):
             found = source_code(source)
             if not keeps_source_code(task, found[0] if found else None):
                 code_demos.append(dspy.Example(source=source, task=task, language=answer.language, code=answer.code))
-            lines = lines_of_tests(answer.tests, answer.language)
-            tests_demo = dspy.Example(task=task, code=answer.code, asserts=lines)
-            (python_demos if answer.language == PYTHON else javascript_demos).append(tests_demo)
+            if not asks_about_bug(task):  # a bug's tests show nothing new about writing tests
+                lines = lines_of_tests(answer.tests, answer.language)
+                tests_demo = dspy.Example(task=task, code=answer.code, asserts=lines)
+                (python_demos if answer.language == PYTHON else javascript_demos).append(tests_demo)
             explain_demos.append(dspy.Example(task=task, code=answer.code, explanation=answer.explanation))
-        self.write_code = StarterPredict(WriteCode, code_demos)
-        self.python_tests = StarterPredict(WritePythonTests, python_demos)
-        self.javascript_tests = StarterPredict(WriteJavaScriptTests, javascript_demos)
-        self.explain = StarterPredict(ExplainCode, explain_demos)
+        # A few demos each, in the data file's order: every demo token is read again on every call of a CPU model.
+        self.write_code = StarterPredict(WriteCode, code_demos[:MAX_DEMOS])
+        self.python_tests = StarterPredict(WritePythonTests, python_demos[:MAX_DEMOS])
+        self.javascript_tests = StarterPredict(WriteJavaScriptTests, javascript_demos[:MAX_DEMOS])
+        self.explain = StarterPredict(ExplainCode, explain_demos[:MAX_DEMOS])
 
     def forward(self, passage: str, instruction: str, config: dict | None = None) -> dspy.Prediction:
         from agentinstruct.programs.pipeline import InvalidOutput
@@ -603,6 +625,10 @@ class CodingResponder(dspy.Module):
             code = source if keep else self._code(passage, instruction, language, sampled)
             if code is None:
                 why_not.append(f"no {language} code in the model's output")
+                continue
+            off_task = None if keep else off_task_names(code, language, passage, instruction)
+            if off_task:
+                why_not.append(f"the model's code defines {', '.join(off_task[:3])}, which the task never names")
                 continue
             names = code_names(code, language)
             if language == JAVASCRIPT:
@@ -638,7 +664,7 @@ class CodingResponder(dspy.Module):
 
     def _tests(self, instruction: str, code: str, language: str, names: list[str], config: dict) -> list[list[str]]:
         predictor = self.python_tests if language == PYTHON else self.javascript_tests
-        raw = predictor(task=instruction, code=code, config=config).asserts
+        raw = predictor(task=instruction, code=code, config={**config, "max_tokens": TESTS_MAX_TOKENS}).asserts
         return parse_tests(raw or "", language, names)
 
     def _answer(
@@ -647,7 +673,8 @@ class CodingResponder(dspy.Module):
         # A pair that failed its run is rejected whatever its prose says: it is not worth an explanation call.
         explanation = ""
         if explain:
-            explanation = short_explanation(self.explain(task=instruction, code=code, config=config).explanation or "")
+            limited = {**config, "max_tokens": EXPLANATION_MAX_TOKENS}
+            explanation = short_explanation(self.explain(task=instruction, code=code, config=limited).explanation or "")
         if not explanation:
             explanation = "The code and its tests:"
         return dspy.Prediction(answer=format_answer(explanation, code, tests, language), execution=execution)

@@ -248,6 +248,12 @@ BAD = {
         RAN,
     ),
     "wrong_language": (CART, "Translate total into JavaScript.", GOOD_ANSWER, RAN),
+    "code_off_task": (
+        "Function slugify(title): the title in lower case, words joined by hyphens.",
+        "Write a Python function slugify(title) as described.",
+        GOOD_ANSWER,
+        RAN,
+    ),
 }
 
 
@@ -407,8 +413,12 @@ def test_without_the_sandbox_nothing_runs_and_the_pair_is_unverified(monkeypatch
 def test_a_task_about_code_without_code_fails_as_invalid_output():
     with pytest.raises(InvalidOutput, match="holds no Python or JavaScript code"):
         respond([], "A recipe: boil the water, then add the pasta.", "Fix the bug in the code.")
-    with pytest.raises(InvalidOutput, match="no runnable answer after 3 tries"):
+    with pytest.raises(InvalidOutput, match="no runnable answer after 3 tries: no python code"):
         respond([{"code": "I cannot write that."}] * 3, "Function f(x) doubles x.", "Write a function f(x).")
+    # The model answers with its worked example's code instead of the task's.
+    demo = get_skill(SKILL).demo_passage
+    with pytest.raises(InvalidOutput, match="defines average, letter_grade, which the task never names"):
+        respond([{"code": demo}] * 3, "Function double(x) returns twice x.", "Write a Python function double(x).")
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from agentinstruct.programs.coding import (
     count_tests,
     keeps_source_code,
     normalised,
+    off_task_names,
     parse_answer,
     source_code,
     target_language,
@@ -146,6 +147,17 @@ def _unchanged_code(view: PairView) -> str | None:
     return None
 
 
+def _code_off_task(view: PairView) -> str | None:
+    """The answer's code is about the task: one of the names it defines occurs in the task or its source."""
+    answer = parse_answer(view.response)
+    if answer is None:
+        return None
+    names = off_task_names(answer.code, answer.language, view.passage, view.instruction)
+    if names:
+        return f"the answer's code defines {', '.join(names[:3])}, which neither the task nor its source names"
+    return None
+
+
 def _wrong_language(view: PairView) -> str | None:
     answer = parse_answer(view.response)
     if answer is None:
@@ -170,4 +182,5 @@ VALIDATORS: tuple[Validator, ...] = (
     Validator("bug_not_caught", _bug_not_caught),
     Validator("unchanged_code", _unchanged_code),
     Validator("wrong_language", _wrong_language),
+    Validator("code_off_task", _code_off_task),
 )
