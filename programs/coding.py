@@ -166,7 +166,23 @@ _TRANSLATE = re.compile(r"\b(?:translate\w*|convert\w*|port)\b", re.IGNORECASE)
 _TARGET = re.compile(r"\b(?:to|into|in|using|with)\s+(javascript|js|node(?:\.js)?|python\s*3?|python)\b", re.IGNORECASE)
 _NAMED = re.compile(r"\b(javascript|node\.js|python)\b", re.IGNORECASE)
 _JS_STUB = re.compile(r"\)\s*(?:=>\s*)?\{\s*(?://[^\n]*\s*)?(?:throw new Error\([^)]*\);?\s*)?\}")
-_DEFINED = re.compile(r"\b(?:def|function|class)\s+(\w+)|^\s+(?:async\s+)?(\w+)\s*\([^)]*\)\s*\{", re.MULTILINE)
+_JS_DEFINED = re.compile(
+    r"^\s*(?:export\s+)?(?:async\s+)?function\*?\s+(\w+)|^\s*(?:export\s+)?class\s+(\w+)"
+    r"|^\s+(?:async\s+)?(\w+)\s*\([^)]*\)\s*\{",
+    re.MULTILINE,
+)
+_JS_KEYWORDS = frozenset({"if", "for", "while", "switch", "catch", "function", "return", "with"})
+
+
+def defined_names(code: str) -> list[str]:
+    """Every function, class and method name the code defines (parsed, for Python; by line pattern, for JavaScript)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        found = [next(g for g in m.groups() if g) for m in _JS_DEFINED.finditer(code)]
+        return list(dict.fromkeys(name for name in found if name not in _JS_KEYWORDS))
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return list(dict.fromkeys(node.name for node in ast.walk(tree) if isinstance(node, kinds)))
 
 
 def has_stubs(code: str) -> bool:
@@ -205,8 +221,7 @@ def asks_to_change(instruction: str, code: str | None) -> bool:
     """Whether the task asks for new or changed code (a word such as implement, fix, refactor, add, translate), the
     code's own names masked out (a task about testing a method `add` asks for no change)."""
     masked = instruction
-    for match in _DEFINED.finditer(code or ""):
-        name = match.group(1) or match.group(2)
+    for name in defined_names(code or ""):
         masked = re.sub(rf"(?<![\w]){re.escape(name)}\b", "NAME", masked)
     return bool(_CHANGE.search(masked))
 
@@ -268,8 +283,7 @@ def off_task_names(code: str, language: str, passage: str, instruction: str) -> 
     """The names the code defines when none of them occurs in the task or its source (a model that wrote its worked
     example's code instead of the task's); None when the code is about the task. `letterGrade` and `letter_grade`
     count as one name."""
-    defined = code_names(code, language)
-    defined += [m.group(1) or m.group(2) for m in _DEFINED.finditer(code) if (m.group(1) or m.group(2)) not in defined]
+    defined = list(dict.fromkeys([*code_names(code, language), *defined_names(code)]))
     if not defined:
         return None
     said = {_folded(word) for word in re.findall(r"[A-Za-z_]\w*", f"{passage}\n{instruction}")}
@@ -653,7 +667,7 @@ class CodingResponder(dspy.Module):
             if attempts[-1].verified:
                 break
         if not attempts:
-            raise InvalidOutput(f"no runnable answer after {ATTEMPTS} tries: {'; '.join(why_not)}")
+            raise InvalidOutput(f"no runnable answer after {ATTEMPTS} tries: {'; '.join(dict.fromkeys(why_not))}")
         best = max(attempts, key=lambda a: (a.verified, a.main.ok, a.main.passed - a.main.failed))
         execution = execution_record(best.main, best.buggy)
         return self._answer(instruction, best.code, best.tests, language, execution, config, explain=best.verified)
