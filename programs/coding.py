@@ -554,6 +554,29 @@ def count_tests(tests: str, language: str) -> int:
     return len(re.findall(r"^\s*(?:test|it)\s*\(", tests, re.MULTILINE))
 
 
+_TYPES_TASK = re.compile(r"\b(?:type hints?|type annotations?|annotate|typing|types)\b", re.IGNORECASE)
+
+
+def asks_for_type_hints(instruction: str) -> bool:
+    return bool(_TYPES_TASK.search(instruction))
+
+
+def annotation_count(code: str) -> int | None:
+    """How many parameters and returns of the Python code's functions carry a type hint; None when it is not Python."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    count = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            arguments = node.args
+            every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]
+            count += sum(1 for arg in every if arg is not None and arg.annotation is not None)
+            count += node.returns is not None
+    return count
+
+
 def normalised(code: str) -> str:
     """Code without comments, blank lines, indentation or exports: what the unchanged-code checks compare."""
     lines = []
@@ -663,6 +686,8 @@ class CodingResponder(dspy.Module):
                 execution = unverified_record(command, str(refused))
                 return self._answer(instruction, code, file, language, execution, config, explain=False)
             changed = keep or source is None or normalised(code) != normalised(source)
+            if changed and source and language == PYTHON and asks_for_type_hints(instruction):
+                changed = (annotation_count(code) or 0) > (annotation_count(source) or 0)
             attempts.append(_Attempt(code, file, len(tests), main, buggy, changed))
             if attempts[-1].verified:
                 break

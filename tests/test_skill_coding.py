@@ -202,6 +202,17 @@ GOOD = {
         format_answer("The JavaScript total adds the prices with reduce.", JS_CODE, JS_TESTS, JAVASCRIPT),
         {**RAN, "command": "node --test-reporter=tap test_solution.js"},
     ),
+    "types": (
+        CART,
+        "Add type hints to total and count_items.",
+        format_answer(
+            "Both functions now say what they take and return.",
+            CART.replace("total(prices, discount=0)", "total(prices: list[float], discount: float = 0) -> float"),
+            TESTS_PY,
+            PYTHON,
+        ),
+        RAN,
+    ),
     "implement": (
         "Function total(prices, discount): the sum of the prices less a percentage discount. total([1, 2]) is 3.",
         "Write a Python function total(prices, discount=0) as described.",
@@ -248,6 +259,12 @@ BAD = {
         RAN,
     ),
     "wrong_language": (CART, "Translate total into JavaScript.", GOOD_ANSWER, RAN),
+    "no_type_hints_added": (
+        CART,
+        "Add type hints to total and count_items.",
+        format_answer("Types.", CART.replace("return len(prices)", "return len(list(prices))"), TESTS_PY, PYTHON),
+        RAN,
+    ),
     "code_off_task": (
         "Function slugify(title): the title in lower case, words joined by hyphens.",
         "Write a Python function slugify(title) as described.",

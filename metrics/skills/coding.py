@@ -14,7 +14,9 @@ from agentinstruct.programs.coding import (
     BUGGY_RUN,
     JAVASCRIPT,
     PYTHON,
+    annotation_count,
     asks_about_bug,
+    asks_for_type_hints,
     count_tests,
     keeps_source_code,
     normalised,
@@ -158,6 +160,17 @@ def _code_off_task(view: PairView) -> str | None:
     return None
 
 
+def _no_type_hints_added(view: PairView) -> str | None:
+    """A task asking for Python type hints: the answer's code has more of them than the source's."""
+    found, answer = source_code(view.passage), parse_answer(view.response)
+    if not asks_for_type_hints(view.instruction) or found is None or answer is None or answer.language != PYTHON:
+        return None
+    before, after = annotation_count(found[0]), annotation_count(answer.code)
+    if before is not None and after is not None and after <= before:
+        return f"the task asks for type hints, and the answer's code has {after} where the source has {before}"
+    return None
+
+
 def _wrong_language(view: PairView) -> str | None:
     answer = parse_answer(view.response)
     if answer is None:
@@ -183,4 +196,5 @@ VALIDATORS: tuple[Validator, ...] = (
     Validator("unchanged_code", _unchanged_code),
     Validator("wrong_language", _wrong_language),
     Validator("code_off_task", _code_off_task),
+    Validator("no_type_hints_added", _no_type_hints_added),
 )
