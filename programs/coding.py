@@ -294,9 +294,51 @@ def _uses(line: str, names: Sequence[str]) -> list[str]:
     return [name for name in names if re.search(rf"(?<![\w.]){re.escape(name)}\b", line)]
 
 
-def parse_tests(text: str, language: str, names: Sequence[str]) -> list[list[str]]:
-    """The tests in a model's output: each is an assert line and the setup lines just before it. Tests that do not
-    call the code (by one of `names`), do not parse, or repeat an earlier one are dropped; at most MAX_TESTS."""
+def constructible_classes(code: str, language: str) -> list[str]:
+    """The code's top-level classes that can be made without arguments (`Cart()`, `new Cart()`)."""
+    found = []
+    if language == PYTHON:
+        try:
+            tree = ast.parse(code)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return []
+        for node in tree.body:
+            if not isinstance(node, ast.ClassDef):
+                continue
+            init = next((f for f in node.body if isinstance(f, ast.FunctionDef) and f.name == "__init__"), None)
+            if init is None:
+                found.append(node.name)
+                continue
+            arguments = init.args
+            required = len(arguments.posonlyargs) + len(arguments.args) - 1 - len(arguments.defaults)
+            optional_keywords = all(d is not None for d in arguments.kw_defaults)
+            if required <= 0 and optional_keywords:
+                found.append(node.name)
+        return found
+    for match in re.finditer(r"^class\s+(\w+)[^{]*\{(.*?)^\}", code, re.MULTILINE | re.DOTALL):
+        constructor = re.search(r"^\s+constructor\s*\(([^)]*)\)", match.group(2), re.MULTILINE)
+        if constructor is None or not constructor.group(1).strip():
+            found.append(match.group(1))
+    return found
+
+
+def _with_instance(test: list[str], classes: Sequence[str], language: str) -> list[str]:
+    """A test that uses an object named after one of the code's classes (`cart.total()`) without making it first:
+    the object is made (`cart = Cart()`) before the test's first line."""
+    made = {_folded(m) for line in test for m in re.findall(r"^(?:const |let |var )?(\w+)\s*=(?!=)", line)}
+    for variable in dict.fromkeys(re.findall(r"(?<![\w.])([a-z_]\w*)\s*\.", "\n".join(test))):
+        owner = next((c for c in classes if _folded(c) == _folded(variable)), None)
+        if owner and _folded(variable) not in made:
+            setup = f"{variable} = {owner}()" if language == PYTHON else f"const {variable} = new {owner}();"
+            return [setup, *test]
+    return test
+
+
+def parse_tests(text: str, language: str, names: Sequence[str], code: str = "") -> list[list[str]]:
+    """The tests in a model's output: each is an assert line and the setup lines just before it. A test that uses an
+    object named after a class of `code` without making it gets it made first; tests that do not call the code (by
+    one of `names`), do not parse, or repeat an earlier one are dropped; at most MAX_TESTS."""
+    classes = constructible_classes(code, language) if code else []
     blocks = fenced_blocks(text)
     body = "\n".join(b for _, b in blocks) if blocks else text
     tests: list[list[str]] = []
@@ -322,7 +364,7 @@ def parse_tests(text: str, language: str, names: Sequence[str]) -> list[list[str
             else:
                 setup = []
             continue
-        test = [*setup, line]
+        test = _with_instance([*setup, line], classes, language)
         setup = []
         if not _uses("\n".join(test), names) or test in tests:
             continue
@@ -704,7 +746,7 @@ class CodingResponder(dspy.Module):
     def _tests(self, instruction: str, code: str, language: str, names: list[str], config: dict) -> list[list[str]]:
         predictor = self.python_tests if language == PYTHON else self.javascript_tests
         raw = predictor(task=instruction, code=code, config={**config, "max_tokens": TESTS_MAX_TOKENS}).asserts
-        return parse_tests(raw or "", language, names)
+        return parse_tests(raw or "", language, names, code)
 
     def _answer(
         self, instruction: str, code: str, tests: str, language: str, execution: dict, config: dict, explain: bool

@@ -137,6 +137,16 @@ def test_test_lines_become_test_functions_and_trivial_ones_are_dropped():
     assert "def test_total_2():\n    prices = [10, 20]\n    assert total(prices, 10) == 27.0" in file
 
 
+def test_an_object_named_after_a_class_is_made_before_its_test():
+    code = "class Cart:\n    def __init__(self, owner='me'):\n        self.items = []\n\n    def total(self):\n"
+    code += "        return 0\n"
+    raw = "assert cart.total() == 0\ncart = Cart('ann')\nassert cart.total() == 0\nassert basket.total() == 0"
+    tests = parse_tests(raw, PYTHON, code_names(code, PYTHON), code)
+    assert tests == [["cart = Cart()", "assert cart.total() == 0"], ["cart = Cart('ann')", "assert cart.total() == 0"]]
+    needs_owner = code.replace("owner='me'", "owner")
+    assert parse_tests("assert cart.total() == 0", PYTHON, ["Cart"], needs_owner) == []
+
+
 def test_javascript_test_lines_are_normalised_and_wrappers_dropped():
     names = code_names(SLUG_JS, JAVASCRIPT)
     raw = (
