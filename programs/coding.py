@@ -36,7 +36,9 @@ PYTHON, JAVASCRIPT = "python", "javascript"
 FENCE_TAG = {PYTHON: "python", JAVASCRIPT: "javascript"}
 MAX_TESTS = 5
 ATTEMPTS = 3
-"""Sandbox runs per answer: a run whose code fails its tests is retried with fresh samples."""
+"""Sandbox runs per answer: a run whose code fails its tests is retried with fresh samples (the tests only, where the
+code is the source's own; code and tests, CODE_ATTEMPTS times, where the model writes the code)."""
+CODE_ATTEMPTS = 2
 MAX_DEMOS = 3
 """Worked examples per predictor (the first ones of the data file that fit it)."""
 TESTS_MAX_TOKENS, EXPLANATION_MAX_TOKENS = 200, 160
@@ -159,7 +161,7 @@ _TESTS = re.compile(r"\b(?:unit[- ]tests?|tests?|test cases?)\b", re.IGNORECASE)
 _EXPLAIN = re.compile(r"^\W*(?:explain|describe|what does|what do|walk through|how does|how do)\b", re.IGNORECASE)
 _CHANGE = re.compile(
     r"\b(?:implement\w*|complete|fill in|fix\w*|refactor\w*|optimi[sz]e\w*|faster|rewrite|translate\w*|convert|port|"
-    r"add|adds|adding|extend\w*|change|modify|improve|replace|make|rename|annotate|then)\b",
+    r"add|adds|adding|extend\w*|modify|rename|annotate)\b",
     re.IGNORECASE,
 )
 _TRANSLATE = re.compile(r"\b(?:translate\w*|convert\w*|port)\b", re.IGNORECASE)
@@ -699,7 +701,8 @@ class CodingResponder(dspy.Module):
 
         attempts: list[_Attempt] = []
         why_not: list[str] = []
-        for attempt in range(ATTEMPTS):
+        tries = ATTEMPTS if keep else CODE_ATTEMPTS
+        for attempt in range(tries):
             sampled = {**config, "seed": config.get("seed", 0) + attempt} if attempt else config
             code = source if keep else self._code(passage, instruction, language, sampled)
             if code is None:
@@ -734,7 +737,7 @@ class CodingResponder(dspy.Module):
             if attempts[-1].verified:
                 break
         if not attempts:
-            raise InvalidOutput(f"no runnable answer after {ATTEMPTS} tries: {'; '.join(dict.fromkeys(why_not))}")
+            raise InvalidOutput(f"no runnable answer after {tries} tries: {'; '.join(dict.fromkeys(why_not))}")
         best = max(attempts, key=lambda a: (a.verified, a.main.ok, a.main.passed - a.main.failed))
         execution = execution_record(best.main, best.buggy)
         return self._answer(instruction, best.code, best.tests, language, execution, config, explain=best.verified)

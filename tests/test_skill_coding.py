@@ -387,9 +387,9 @@ def test_the_responder_fixes_a_planted_bug_with_tests_that_catch_it():
 @needs_sandbox
 def test_a_fix_whose_tests_miss_the_bug_is_retried_then_rejected():
     # Every try returns the buggy code unchanged and tests that pass on it.
-    answers = [{"code": BUGGY_CART, "asserts": "assert total([1, 2]) == 3\nassert count_items([1]) == 1"}] * 3 * 2
+    answers = [{"code": BUGGY_CART, "asserts": "assert total([1, 2]) == 3\nassert count_items([1]) == 1"}] * 2 * 2
     prediction, lm = respond(answers, BUGGY_CART, FIX_TASK)
-    assert len(lm.history) == 6  # three tries of code and tests, no explanation for a failed pair
+    assert len(lm.history) == 4  # two tries of code and tests, no explanation for a failed pair
     failures = validate(sample_view(BUGGY_CART, FIX_TASK, prediction), SKILL)
     assert "bug_not_caught" in failures and "unchanged_code" in failures
 
@@ -440,7 +440,7 @@ def test_without_the_sandbox_nothing_runs_and_the_pair_is_unverified(monkeypatch
 def test_a_task_about_code_without_code_fails_as_invalid_output():
     with pytest.raises(InvalidOutput, match="holds no Python or JavaScript code"):
         respond([], "A recipe: boil the water, then add the pasta.", "Fix the bug in the code.")
-    with pytest.raises(InvalidOutput, match="no runnable answer after 3 tries: no python code"):
+    with pytest.raises(InvalidOutput, match="no runnable answer after 2 tries: no python code"):
         respond([{"code": "I cannot write that."}] * 3, "Function f(x) doubles x.", "Write a function f(x).")
     # The model answers with its worked example's code instead of the task's.
     demo = get_skill(SKILL).demo_passage
