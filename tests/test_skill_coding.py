@@ -137,6 +137,16 @@ def test_test_lines_become_test_functions_and_trivial_ones_are_dropped():
     assert "def test_total_2():\n    prices = [10, 20]\n    assert total(prices, 10) == 27.0" in file
 
 
+@needs_sandbox
+def test_float_results_are_compared_as_close_not_bit_for_bit():
+    code = "def fahrenheit(celsius):\n    return celsius * 9 / 5 + 32\n"
+    tests = parse_tests("assert fahrenheit(37) == 98.6\nassert fahrenheit(100) == 212", PYTHON, ["fahrenheit"], code)
+    assert tests == [["assert math.isclose(fahrenheit(37), 98.6)"], ["assert fahrenheit(100) == 212"]]
+    file = build_test_file(tests, PYTHON, ["fahrenheit"])
+    assert file.startswith("import math\n\nfrom solution import fahrenheit\n")
+    assert run_tests(code, file, PYTHON, 2).ok  # 37 * 9 / 5 + 32 is 98.60000000000001
+
+
 def test_an_object_named_after_a_class_is_made_before_its_test():
     code = "class Cart:\n    def __init__(self, owner='me'):\n        self.items = []\n\n    def total(self):\n"
     code += "        return 0\n"
