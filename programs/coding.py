@@ -352,6 +352,7 @@ def parse_tests(text: str, language: str, names: Sequence[str], code: str = "") 
         if language == JAVASCRIPT:
             if _JS_WRAPPER.match(line):
                 continue
+            line = _javascript_assert(line)
             line = re.sub(r"\bassert\.strictEqual\(", "assert.deepStrictEqual(", line)
             line = re.sub(r"\bassert\.equal\(", "assert.deepStrictEqual(", line)
             line = line if line.endswith((";", "{", "}")) else line + ";"
@@ -401,6 +402,20 @@ def close_floats(line: str) -> str:
         return line
     call = f"math.isclose({ast.unparse(left)}, {ast.unparse(right)})"
     return f"assert {call}" + (f", {ast.unparse(statement.msg)}" if statement.msg else "")
+
+
+_JEST = re.compile(r"^expect\((.+)\)\.(?:toBe|toEqual|toStrictEqual)\((.*)\);?$")
+_BARE_ASSERT = re.compile(r"^assert\s+(?![.(])(.+?)\s*={2,3}\s*(.+?);?$")
+
+
+def _javascript_assert(line: str) -> str:
+    """A check written the way other test tools or Python write it (`expect(f(x)).toBe(y)`, `assert f(x) == y`), as
+    the node:assert call the test file runs."""
+    for pattern in (_JEST, _BARE_ASSERT):
+        match = pattern.match(line)
+        if match:
+            return f"assert.deepStrictEqual({match.group(1)}, {match.group(2)});"
+    return line
 
 
 def _parses(code: str) -> bool:

@@ -164,6 +164,11 @@ def test_javascript_test_lines_are_normalised_and_wrappers_dropped():
         '  assert.strictEqual(slugify("A B"), "a-b")\n});\nassert.ok(true);'
     )
     assert parse_tests(raw, JAVASCRIPT, names) == [['assert.deepStrictEqual(slugify("A B"), "a-b");']]
+    other_styles = 'expect(slugify("A B")).toBe("a-b");\nassert slugify(" C ") === "c"'
+    assert parse_tests(other_styles, JAVASCRIPT, names) == [
+        ['assert.deepStrictEqual(slugify("A B"), "a-b");'],
+        ['assert.deepStrictEqual(slugify(" C "), "c");'],
+    ]
     assert with_exports("export function f(x) {\n  return x;\n}", ["f"]).endswith("module.exports = { f };")
     assert with_exports(SLUG_JS, ["slugify"]).count("module.exports") == 1
 
