@@ -147,8 +147,16 @@ def source_code(passage: str) -> tuple[str, str] | None:
     candidates = [body for _, body in fenced_blocks(passage)] or [passage]
     for candidate in candidates:
         language = language_of(candidate.strip())
+        if language == JAVASCRIPT:
+            return (_trim_javascript(candidate) or candidate).strip(), language
         if language:
             return candidate.strip(), language
+    # Code a model wrote with a line of prose before or after it (a transformation's output).
+    for candidate in candidates:
+        for language, trim in ((PYTHON, _trim_python), (JAVASCRIPT, _trim_javascript)):
+            code = trim(candidate)
+            if code and code.count("\n") >= 2 and re.search(r"^\s*(?:def|class|function)\s", code, re.MULTILINE):
+                return code, language
     return None
 
 

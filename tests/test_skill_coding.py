@@ -96,6 +96,8 @@ def test_the_source_code_and_its_language():
     assert source_code(SLUG_JS) == (SLUG_JS.strip(), JAVASCRIPT)
     assert source_code("Function total(prices): returns the sum of the prices. Example: total([1, 2]) is 3.") is None
     assert source_code("SELECT name FROM items WHERE price > 3;") is None  # no test runner for SQL
+    written = f"Here is the code with one change.\n\n{SLUG_JS}\nThe change is subtle."
+    assert source_code(written) == (SLUG_JS.strip(), JAVASCRIPT)
 
 
 @pytest.mark.parametrize(
