@@ -218,6 +218,16 @@ def has_stubs(code: str) -> bool:
     return False
 
 
+_CODE_LINE = re.compile(
+    r"^\s*(?:def|class|function|return|import|from|const|let|var|if|for|while|assert)\b|[{};]\s*$|\"\"\"|^\s*(?:#|//)"
+)
+
+
+def is_code_line(instruction: str) -> bool:
+    """Whether a "task" is a line of code (a small model asked for tasks often continues the source instead)."""
+    return bool(_CODE_LINE.search(instruction.strip()))
+
+
 def asks_about_bug(instruction: str) -> bool:
     """Whether a task is about a bug in its source (fix it, find it, review for it)."""
     return bool(_BUG.search(instruction))
@@ -737,6 +747,8 @@ class CodingResponder(dspy.Module):
         from agentinstruct.sandbox import SandboxUnavailable
 
         config = dict(config or {})
+        if is_code_line(instruction):
+            raise InvalidOutput("the task is a line of code, not a task")
         found = source_code(passage)
         source, source_language = found if found else (None, None)
         language = target_language(instruction, source_language)

@@ -311,6 +311,15 @@ def test_every_validator_has_a_bad_record():
     assert {validator.name for validator in get_skill(SKILL).validators} == set(BAD)
 
 
+def test_a_line_of_code_is_no_task():
+    code_line = "def weekly_summary(readings: list[float]) -> dict:"
+    assert (
+        validate(view(CART, code_line, GOOD_ANSWER, RAN), SKILL)["no_task"] == "the task is a line of code, not a task"
+    )
+    with pytest.raises(InvalidOutput, match="a line of code"):
+        respond([], CART, code_line)
+
+
 def test_the_rejection_reasons_say_why():
     assert "fails its own tests (1 of 2 failed" in validate(view(*BAD["fails_own_tests"]), SKILL)["fails_own_tests"]
     reason = validate(view(*BAD["bug_not_caught"]), SKILL)["bug_not_caught"]

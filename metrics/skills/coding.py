@@ -18,6 +18,7 @@ from agentinstruct.programs.coding import (
     asks_about_bug,
     asks_for_type_hints,
     count_tests,
+    is_code_line,
     keeps_source_code,
     normalised,
     off_task_names,
@@ -31,6 +32,8 @@ MIN_TESTS = 2
 
 
 def _no_task(view: PairView) -> str | None:
+    if is_code_line(view.instruction):
+        return "the task is a line of code, not a task"
     return None if asks_something(view.instruction) else "the task asks nothing (no question mark, no task verb)"
 
 
