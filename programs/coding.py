@@ -1,0 +1,856 @@
+"""The coding skill's responder: the model writes code and test lines, and both run in the sandbox.
+
+A small model cannot write a whole answer (prose, a code file and a test file) in one go, so the answer is made in
+small steps, each one short field of its own predictor:
+
+1. the code: the source's own code where the task only asks for tests or an explanation of it (taken as it is, never
+   retyped), else written by `WriteCode`, then read leniently out of whatever fences and prose surround it;
+2. two to four test lines (`assert f(x) == y` in Python, `assert.deepStrictEqual(f(x), y);` in JavaScript), which
+   Python wraps into a test file: one `test_*` function (or one `node:test` case) per assert line;
+3. the run: code and tests go into the sandbox (`agentinstruct.sandbox`, never this process) with a fixed runner of
+   ours; where the task is about a bug, the tests run a second time against the source's buggy code, where they must
+   fail. A run that fails is tried again with fresh samples, a few times;
+4. the explanation, written by `ExplainCode` once the code passed.
+
+The prediction carries `execution` (the record's `execution` column): `verified` is true when the code and its tests
+really ran in the sandbox (whatever the outcome), `tests_passed` / `tests_failed` count test functions, `detail` says
+what happened, including the run against the buggy code (`BUGGY_RUN` below). Where the sandbox cannot run, nothing
+runs: the pair is marked unverified, and the skill's validators reject it.
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import dspy
+
+from agentinstruct.programs.starter import StarterPredict
+from agentinstruct.signatures.coding import ExplainCode, WriteCode, WriteJavaScriptTests, WritePythonTests
+
+PYTHON, JAVASCRIPT = "python", "javascript"
+FENCE_TAG = {PYTHON: "python", JAVASCRIPT: "javascript"}
+MAX_TESTS = 5
+ATTEMPTS = 3
+"""Sandbox runs per answer: a run whose code fails its tests is retried with fresh samples (the tests only, where the
+code is the source's own; code and tests, CODE_ATTEMPTS times, where the model writes the code)."""
+CODE_ATTEMPTS = 2
+MAX_DEMOS = 3
+"""Worked examples per predictor (the first ones of the data file that fit it)."""
+TESTS_MAX_TOKENS, EXPLANATION_MAX_TOKENS = 200, 160
+"""Token caps of the short fields: a small model that has said what it had to say runs on until the cap."""
+OUTPUT_CHARS = 2000
+"""How much of the run's output the record keeps (its end, where the summary is)."""
+BUGGY_RUN = re.compile(r"against the buggy code from the task: (\d+) passed, (\d+) failed")
+"""How `detail` reports the run against the source's buggy code; the validators read it back."""
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Reading code out of text
+# ---------------------------------------------------------------------------------------------------------------------
+
+_FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+_JS_MARKERS = re.compile(
+    r"^\s*(?:(?:export\s+)?(?:async\s+)?function\s+\w+\s*\(|(?:export\s+)?(?:const|let|var)\s+\w+\s*=|"
+    r"module\.exports\b|'use strict'|\"use strict\"|(?:export\s+)?class\s+\w+[^\n]*\{)",
+    re.MULTILINE,
+)
+_PROSE_LINE = re.compile(r"^[A-Z][a-z]+(?:\s+[\w',-]+){3,}[.:!?]?$")
+_TAG_LANGUAGE = {"python": PYTHON, "py": PYTHON, "python3": PYTHON, "javascript": JAVASCRIPT, "js": JAVASCRIPT}
+
+
+def fenced_blocks(text: str) -> list[tuple[str, str]]:
+    """The fenced code blocks of a text, as (tag, body); an unclosed last fence runs to the end."""
+    return [(tag.lower(), body.rstrip()) for tag, body in _FENCE.findall(text)]
+
+
+def parses_as_python(code: str) -> bool:
+    """Whether `code` is Python that defines something (parsed only, never run)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    defining = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign, ast.Import)
+    return any(isinstance(node, defining) for node in tree.body)
+
+
+def looks_like_javascript(code: str) -> bool:
+    return bool(_JS_MARKERS.search(code)) and ("{" in code or "=>" in code)
+
+
+def language_of(code: str) -> str | None:
+    """PYTHON or JAVASCRIPT, or None for prose and languages the sandbox runs no tests for."""
+    if parses_as_python(code):
+        return PYTHON
+    if looks_like_javascript(code) and not re.search(r"^\s*def \w+\(.*\):\s*$", code, re.MULTILINE):
+        return JAVASCRIPT
+    return None
+
+
+def _trim_python(text: str) -> str | None:
+    """The longest run of lines of `text` that parses as Python: prose a model put before or after its code is cut."""
+    lines = text.strip("\n").splitlines()
+    for start in range(min(len(lines), 6)):
+        for end in range(len(lines), max(start, len(lines) - 8), -1):
+            candidate = "\n".join(lines[start:end]).strip("\n")
+            if candidate and parses_as_python(candidate):
+                return candidate
+    return None
+
+
+def _trim_javascript(text: str) -> str | None:
+    lines = text.strip("\n").splitlines()
+    while lines and (not lines[0].strip() or _PROSE_LINE.match(lines[0].strip())):
+        lines.pop(0)
+    while lines and (not lines[-1].strip() or _PROSE_LINE.match(lines[-1].strip())):
+        lines.pop()
+    code = "\n".join(lines)
+    return code if code and looks_like_javascript(code) else None
+
+
+def extract_code(text: str, language: str) -> str | None:
+    """The code of `language` in a model's output, read leniently: a fenced block tagged for it (or any fenced block,
+    the longest first), else the text itself, with prose lines before and after cut away (and, in Python, top-level
+    asserts: tests belong in the tests, not in the module they would break on import)."""
+    blocks = fenced_blocks(text)
+    tagged = [body for tag, body in blocks if _TAG_LANGUAGE.get(tag) == language]
+    candidates = tagged or sorted((body for _, body in blocks), key=len, reverse=True) or [text]
+    trim = _trim_python if language == PYTHON else _trim_javascript
+    for candidate in candidates:
+        code = trim(candidate)
+        if code:
+            return _without_top_level_asserts(code) if language == PYTHON else code
+    return None
+
+
+def _without_top_level_asserts(code: str) -> str:
+    tree = ast.parse(code)
+    drop = {
+        line
+        for node in tree.body
+        if isinstance(node, ast.Assert)
+        for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)
+    }
+    if not drop:
+        return code
+    kept = [line for number, line in enumerate(code.splitlines(), 1) if number not in drop]
+    stripped = "\n".join(kept).strip("\n")
+    return stripped if parses_as_python(stripped) else code
+
+
+def source_code(passage: str) -> tuple[str, str] | None:
+    """The code a task's source holds, with its language: the whole source, or a fenced block of it; None when the
+    source is prose (a specification, a scenario) or code in a language without a test runner here."""
+    candidates = [body for _, body in fenced_blocks(passage)] or [passage]
+    for candidate in candidates:
+        language = language_of(candidate.strip())
+        if language == JAVASCRIPT:
+            return (_trim_javascript(candidate) or candidate).strip(), language
+        if language:
+            return candidate.strip(), language
+    # Code a model wrote with a line of prose before or after it (a transformation's output).
+    for candidate in candidates:
+        for language, trim in ((PYTHON, _trim_python), (JAVASCRIPT, _trim_javascript)):
+            code = trim(candidate)
+            if code and code.count("\n") >= 2 and re.search(r"^\s*(?:def|class|function)\s", code, re.MULTILINE):
+                return code, language
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# What the task asks for
+# ---------------------------------------------------------------------------------------------------------------------
+
+_BUG = re.compile(r"\b(?:bugs?|buggy|broken|faulty|defects?|fix(?:es|ed)?)\b", re.IGNORECASE)
+_TESTS = re.compile(r"\b(?:unit[- ]tests?|tests?|test cases?)\b", re.IGNORECASE)
+_EXPLAIN = re.compile(r"^\W*(?:explain|describe|what does|what do|walk through|how does|how do)\b", re.IGNORECASE)
+_CHANGE = re.compile(
+    r"\b(?:implement\w*|complete|fill in|fix\w*|refactor\w*|optimi[sz]e\w*|faster|rewrite|translate\w*|convert|port|"
+    r"add|adds|adding|extend\w*|modify|rename|annotate)\b",
+    re.IGNORECASE,
+)
+_TRANSLATE = re.compile(r"\b(?:translate\w*|convert\w*|port)\b", re.IGNORECASE)
+_TARGET = re.compile(r"\b(?:to|into|in|using|with)\s+(javascript|js|node(?:\.js)?|python\s*3?|python)\b", re.IGNORECASE)
+_NAMED = re.compile(r"\b(javascript|node\.js|python)\b", re.IGNORECASE)
+_JS_STUB = re.compile(r"\)\s*(?:=>\s*)?\{\s*(?://[^\n]*\s*)?(?:throw new Error\([^)]*\);?\s*)?\}")
+_JS_DEFINED = re.compile(
+    r"^\s*(?:export\s+)?(?:async\s+)?function\*?\s+(\w+)|^\s*(?:export\s+)?class\s+(\w+)"
+    r"|^\s+(?:async\s+)?(\w+)\s*\([^)]*\)\s*\{",
+    re.MULTILINE,
+)
+_JS_KEYWORDS = frozenset({"if", "for", "while", "switch", "catch", "function", "return", "with"})
+
+
+def defined_names(code: str) -> list[str]:
+    """Every function, class and method name the code defines (parsed, for Python; by line pattern, for JavaScript)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        found = [next(g for g in m.groups() if g) for m in _JS_DEFINED.finditer(code)]
+        return list(dict.fromkeys(name for name in found if name not in _JS_KEYWORDS))
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return list(dict.fromkeys(node.name for node in ast.walk(tree) if isinstance(node, kinds)))
+
+
+def has_stubs(code: str) -> bool:
+    """Whether some function of the code has no body yet: `pass`, `...` or `raise NotImplementedError` (Python), an
+    empty body or one that only throws (JavaScript)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return bool(_JS_STUB.search(code))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+            if not body:
+                return True
+            if len(body) == 1:
+                only = body[0]
+                if isinstance(only, ast.Pass) or (
+                    isinstance(only, ast.Expr) and isinstance(only.value, ast.Constant) and only.value.value is ...
+                ):
+                    return True
+                if isinstance(only, ast.Raise) and "NotImplementedError" in ast.unparse(only):
+                    return True
+    return False
+
+
+_CODE_LINE = re.compile(
+    r"^\s*(?:def|class|function|return|import|from|const|let|var|if|for|while|assert)\b|[{};]\s*$|\"\"\"|^\s*(?:#|//)"
+)
+
+
+def is_code_line(instruction: str) -> bool:
+    """Whether a "task" is a line of code (a small model asked for tasks often continues the source instead)."""
+    return bool(_CODE_LINE.search(instruction.strip()))
+
+
+def asks_about_bug(instruction: str) -> bool:
+    """Whether a task is about a bug in its source (fix it, find it, review for it)."""
+    return bool(_BUG.search(instruction))
+
+
+def asks_to_translate(instruction: str) -> bool:
+    return bool(_TRANSLATE.search(instruction))
+
+
+def asks_to_change(instruction: str, code: str | None) -> bool:
+    """Whether the task asks for new or changed code (a word such as implement, fix, refactor, add, translate), the
+    code's own names masked out (a task about testing a method `add` asks for no change)."""
+    masked = instruction
+    for name in defined_names(code or ""):
+        masked = re.sub(rf"(?<![\w]){re.escape(name)}\b", "NAME", masked)
+    return bool(_CHANGE.search(masked))
+
+
+def keeps_source_code(instruction: str, code: str | None) -> bool:
+    """Whether the answer's code is the source's own code, as it is: the task asks only for tests of it or an
+    explanation of it, and the source's code is complete (no stubs left to fill in)."""
+    if not code or has_stubs(code) or asks_about_bug(instruction):
+        return False
+    asks_tests_or_explanation = bool(_TESTS.search(instruction) or _EXPLAIN.search(instruction))
+    return asks_tests_or_explanation and not asks_to_change(instruction, code)
+
+
+def target_language(instruction: str, source_language: str | None) -> str:
+    """The language the answer's code is in: the one the task says to write in, else the source's, else the one the
+    task names, else Python."""
+    wanted = [
+        _TAG_LANGUAGE.get(name.lower().split(".")[0].split()[0], JAVASCRIPT) for name in _TARGET.findall(instruction)
+    ]
+    if wanted:
+        return wanted[-1]
+    if source_language:
+        return source_language
+    named = [_TAG_LANGUAGE.get(name.lower().split(".")[0], JAVASCRIPT) for name in _NAMED.findall(instruction)]
+    return named[-1] if named else PYTHON
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Tests: the model's lines, our test file
+# ---------------------------------------------------------------------------------------------------------------------
+
+_PY_TOP = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)|^(\w+)\s*(?::[^=\n]+)?=(?!=)", re.MULTILINE)
+_JS_TOP = re.compile(
+    r"^(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:function\*?\s+(\w+)|class\s+(\w+)|(?:const|let|var)\s+(\w+))",
+    re.MULTILINE,
+)
+_LIST_MARK = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+")
+_JS_WRAPPER = re.compile(
+    r"^\s*(?:const|let|var)\s+.*\brequire\(|^\s*(?:test|it|describe)\s*\(|^\s*\}\s*\)?\s*;?\s*$|^\s*import\s"
+)
+
+
+def code_names(code: str, language: str) -> list[str]:
+    """The names a file defines at its top level (functions, classes, constants), in order."""
+    pattern = _PY_TOP if language == PYTHON else _JS_TOP
+    names: list[str] = []
+    for match in pattern.finditer(code):
+        name = next(group for group in match.groups() if group)
+        if name not in names and not name.startswith("__") and not keyword.iskeyword(name):
+            names.append(name)
+    return names
+
+
+def _folded(name: str) -> str:
+    return name.replace("_", "").lower()
+
+
+def off_task_names(code: str, language: str, passage: str, instruction: str) -> list[str] | None:
+    """The names the code defines when none of them occurs in the task or its source (a model that wrote its worked
+    example's code instead of the task's); None when the code is about the task. `letterGrade` and `letter_grade`
+    count as one name."""
+    defined = list(dict.fromkeys([*code_names(code, language), *defined_names(code)]))
+    if not defined:
+        return None
+    said = {_folded(word) for word in re.findall(r"[A-Za-z_]\w*", f"{passage}\n{instruction}")}
+    return None if any(_folded(name) in said for name in defined) else defined
+
+
+def _uses(line: str, names: Sequence[str]) -> list[str]:
+    return [name for name in names if re.search(rf"(?<![\w.]){re.escape(name)}\b", line)]
+
+
+def constructible_classes(code: str, language: str) -> list[str]:
+    """The code's top-level classes that can be made without arguments (`Cart()`, `new Cart()`)."""
+    found = []
+    if language == PYTHON:
+        try:
+            tree = ast.parse(code)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return []
+        for node in tree.body:
+            if not isinstance(node, ast.ClassDef):
+                continue
+            init = next((f for f in node.body if isinstance(f, ast.FunctionDef) and f.name == "__init__"), None)
+            if init is None:
+                found.append(node.name)
+                continue
+            arguments = init.args
+            required = len(arguments.posonlyargs) + len(arguments.args) - 1 - len(arguments.defaults)
+            optional_keywords = all(d is not None for d in arguments.kw_defaults)
+            if required <= 0 and optional_keywords:
+                found.append(node.name)
+        return found
+    for match in re.finditer(r"^class\s+(\w+)[^{]*\{(.*?)^\}", code, re.MULTILINE | re.DOTALL):
+        constructor = re.search(r"^\s+constructor\s*\(([^)]*)\)", match.group(2), re.MULTILINE)
+        if constructor is None or not constructor.group(1).strip():
+            found.append(match.group(1))
+    return found
+
+
+def _with_instance(test: list[str], classes: Sequence[str], language: str) -> list[str]:
+    """A test that uses an object named after one of the code's classes (`cart.total()`) without making it first:
+    the object is made (`cart = Cart()`) before the test's first line."""
+    made = {_folded(m) for line in test for m in re.findall(r"^(?:const |let |var )?(\w+)\s*=(?!=)", line)}
+    for variable in dict.fromkeys(re.findall(r"(?<![\w.])([a-z_]\w*)\s*\.", "\n".join(test))):
+        owner = next((c for c in classes if _folded(c) == _folded(variable)), None)
+        if owner and _folded(variable) not in made:
+            setup = f"{variable} = {owner}()" if language == PYTHON else f"const {variable} = new {owner}();"
+            return [setup, *test]
+    return test
+
+
+def parse_tests(text: str, language: str, names: Sequence[str], code: str = "") -> list[list[str]]:
+    """The tests in a model's output: each is an assert line and the setup lines just before it. A test that uses an
+    object named after a class of `code` without making it gets it made first; tests that do not call the code (by
+    one of `names`), do not parse, or repeat an earlier one are dropped; at most MAX_TESTS."""
+    classes = constructible_classes(code, language) if code else []
+    blocks = fenced_blocks(text)
+    body = "\n".join(b for _, b in blocks) if blocks else text
+    tests: list[list[str]] = []
+    setup: list[str] = []
+    for raw in body.splitlines():
+        line = _LIST_MARK.sub("", raw).strip()
+        if not line or line.startswith(("#", "//")):
+            continue
+        if language == JAVASCRIPT:
+            if _JS_WRAPPER.match(line):
+                continue
+            line = _javascript_assert(line)
+            line = re.sub(r"\bassert\.strictEqual\(", "assert.deepStrictEqual(", line)
+            line = re.sub(r"\bassert\.equal\(", "assert.deepStrictEqual(", line)
+            line = line if line.endswith((";", "{", "}")) else line + ";"
+            is_assert = line.startswith("assert")
+        else:
+            if line.startswith(("import ", "from ", "def test")):
+                continue
+            is_assert = line.startswith("assert ") or line.startswith("assert(")
+        if not is_assert:
+            if len(setup) < 3 and _is_statement(line, language):
+                setup.append(line)
+            else:
+                setup = []
+            continue
+        line = close_floats(line) if language == PYTHON else line
+        test = _with_instance([*setup, line], classes, language)
+        setup = []
+        if not _uses("\n".join(test), names) or test in tests:
+            continue
+        if language == PYTHON and not _parses("\n".join(test)):
+            continue
+        tests.append(test)
+    return tests[:MAX_TESTS]
+
+
+def _float_literal(node: ast.expr) -> bool:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        node = node.operand
+    return isinstance(node, ast.Constant) and isinstance(node.value, float)
+
+
+def close_floats(line: str) -> str:
+    """`assert f(x) == 98.6` as `assert math.isclose(f(x), 98.6)`: a float result is rarely the exact literal a person
+    (or a model) writes for it, and the test is about the value, not its last bit."""
+    try:
+        tree = ast.parse(line)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return line
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Assert):
+        return line
+    statement = tree.body[0]
+    test = statement.test
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return line
+    left, right = test.left, test.comparators[0]
+    if not (_float_literal(right) or _float_literal(left)):
+        return line
+    call = f"math.isclose({ast.unparse(left)}, {ast.unparse(right)})"
+    return f"assert {call}" + (f", {ast.unparse(statement.msg)}" if statement.msg else "")
+
+
+_JEST = re.compile(r"^expect\((.+)\)\.(?:toBe|toEqual|toStrictEqual)\((.*)\);?$")
+_BARE_ASSERT = re.compile(r"^assert\s+(?![.(])(.+?)\s*={2,3}\s*(.+?);?$")
+
+
+def _javascript_assert(line: str) -> str:
+    """A check written the way other test tools or Python write it (`expect(f(x)).toBe(y)`, `assert f(x) == y`), as
+    the node:assert call the test file runs."""
+    for pattern in (_JEST, _BARE_ASSERT):
+        match = pattern.match(line)
+        if match:
+            return f"assert.deepStrictEqual({match.group(1)}, {match.group(2)});"
+    return line
+
+
+def _parses(code: str) -> bool:
+    try:
+        ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def _is_statement(line: str, language: str) -> bool:
+    if language == PYTHON:
+        return _parses(line) and ("=" in line or "(" in line)
+    return bool(re.match(r"^(?:const|let|var)\s+\w+\s*=|^\w+(?:\.\w+)*\(.*\);?$", line))
+
+
+def _test_name(test: list[str], names: Sequence[str], index: int) -> str:
+    used = _uses(test[-1], names) or _uses("\n".join(test), names)
+    stem = re.sub(r"(?<!^)(?=[A-Z])", "_", used[0]).lower() if used else "code"
+    return f"test_{stem}_{index}"
+
+
+def build_test_file(tests: list[list[str]], language: str, names: Sequence[str]) -> str:
+    """The test file shown in the answer and run in the sandbox: one test function (or node:test case) per test."""
+    joined = "\n".join(line for test in tests for line in test)
+    imported = ", ".join(_uses(joined, names))
+    if language == PYTHON:
+        parts = [f"from solution import {imported}"]
+        if "math.isclose(" in joined:
+            parts[0] = f"import math\n\n{parts[0]}"
+        for index, test in enumerate(tests, 1):
+            body = "\n".join(f"    {line}" for line in test)
+            parts.append(f"def {_test_name(test, names, index)}():\n{body}")
+        return "\n\n\n".join(parts) + "\n"
+    header = (
+        'const test = require("node:test");\nconst assert = require("node:assert");\n'
+        f'const {{ {imported} }} = require("./solution");'
+    )
+    cases = []
+    for index, test in enumerate(tests, 1):
+        body = "\n".join(f"  {line}" for line in test)
+        cases.append(f'test("{_test_name(test, names, index)}", () => {{\n{body}\n}});')
+    return header + "\n\n" + "\n\n".join(cases) + "\n"
+
+
+def lines_of_tests(file: str, language: str) -> str:
+    """The test lines of a test file made by `build_test_file` (what the test predictors write), one per line."""
+    lines = []
+    for raw in file.splitlines():
+        line = raw.strip()
+        if not raw.startswith((" ", "\t")) or not line:
+            continue
+        lines.append(line)
+    return "\n".join(lines)
+
+
+_EXPORTS_LINE = re.compile(r"^module\.exports\s*=\s*\{[^}\n]*\};?\s*$", re.MULTILINE)
+
+
+def with_exports(code: str, names: Sequence[str]) -> str:
+    """JavaScript code that exports its top-level names to the tests (CommonJS), as the test file requires them:
+    ES `export` keywords are dropped, and a one-line `module.exports = {...}` lists every top-level name."""
+    code = re.sub(r"^export\s+(?:default\s+)?(?=(?:async\s+)?function|class|const|let|var)", "", code, flags=re.M)
+    if "module.exports" in code and not _EXPORTS_LINE.search(code):
+        return code  # exported some other way: leave it
+    code = _EXPORTS_LINE.sub("", code).rstrip()
+    return f"{code}\n\nmodule.exports = {{ {', '.join(names)} }};" if names else code
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Running in the sandbox
+# ---------------------------------------------------------------------------------------------------------------------
+
+_PY_RUNNER = """import sys
+import traceback
+
+try:
+    import test_solution
+except BaseException:
+    traceback.print_exc(limit=4)
+    print("{marker} passed=0 failed=-1")
+    sys.exit(2)
+passed = failed = 0
+for name, case in list(vars(test_solution).items()):
+    if not name.startswith("test_") or not callable(case):
+        continue
+    try:
+        case()
+    except BaseException as exc:
+        failed += 1
+        print(f"FAILED {{name}}: {{type(exc).__name__}}: {{exc}}"[:400])
+    else:
+        passed += 1
+        print(f"passed {{name}}")
+print(f"{marker} passed={{passed}} failed={{failed}}")
+sys.exit(0 if passed and not failed else 1)
+"""
+PYTHON_COMMAND = ["python3", "run_tests.py"]
+JAVASCRIPT_COMMAND = ["node", "--max-old-space-size=256", "--test-reporter=tap", "test_solution.js"]
+_TAP = re.compile(r"^# (pass|fail) (\d+)\s*$", re.MULTILINE)
+
+
+@dataclass
+class RunOutcome:
+    """One sandboxed run of the tests: counts of test functions, and what the record keeps of it."""
+
+    command: str
+    exit_code: int | None
+    passed: int
+    failed: int
+    output: str
+    note: str = ""
+    loaded: bool = True
+    """False when the tests never ran: the code or the test file failed to load."""
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and self.passed > 0 and self.failed == 0
+
+
+def run_tests(code: str, tests: str, language: str, count: int) -> RunOutcome:
+    """Run `tests` against `code` in the sandbox with our fixed runner; `count` is how many tests the file holds
+    (all count as failed when the file does not even load).
+
+    Raises:
+        SandboxUnavailable: The sandbox cannot run here; nothing was run.
+    """
+    from agentinstruct.sandbox import SandboxLimits, run
+
+    marker = f"RESULT-{secrets.token_hex(8)}"
+    if language == PYTHON:
+        files = {"solution.py": code, "test_solution.py": tests, "run_tests.py": _PY_RUNNER.format(marker=marker)}
+        result = run(files, PYTHON_COMMAND, SandboxLimits(cpu_seconds=5, wall_seconds=20))
+        found = re.findall(rf"^{marker} passed=(-?\d+) failed=(-?\d+)$", result.stdout, re.MULTILINE)
+        passed, failed = (int(found[-1][0]), int(found[-1][1])) if found else (0, -1)
+        command = " ".join(PYTHON_COMMAND)
+    else:
+        files = {"solution.js": code, "test_solution.js": tests}
+        limits = SandboxLimits(cpu_seconds=5, wall_seconds=20, memory_bytes=1024**3)
+        result = run(files, JAVASCRIPT_COMMAND, limits)
+        counts = dict(_TAP.findall(result.stdout)[-2:])
+        passed, failed = int(counts.get("pass", 0)), int(counts.get("fail", -1))
+        command = " ".join(JAVASCRIPT_COMMAND)
+    loaded = not (failed < 0 or passed + failed == 0)
+    if not loaded:
+        passed, failed = 0, count  # the tests never ran: the code or the file does not load
+    output = (result.stdout + ("\n" if result.stdout and result.stderr else "") + result.stderr).strip()
+    output = output.replace(marker, "RESULT")
+    note = f" (stopped by the {result.killed_for} limit)" if result.killed_for else ""
+    return RunOutcome(command, result.exit_code, passed, failed, output[-OUTPUT_CHARS:], note, loaded)
+
+
+def execution_record(main: RunOutcome, buggy: RunOutcome | None) -> dict:
+    """The record's `execution` column for a run (and, for a task about a bug, the run against the buggy code)."""
+    detail = f"ran the tests against the answer's code: {main.passed} passed, {main.failed} failed{main.note}"
+    if buggy is not None and buggy.loaded:
+        detail += f"; against the buggy code from the task: {buggy.passed} passed, {buggy.failed} failed"
+    elif buggy is not None:
+        detail += "; against the buggy code from the task the tests did not load (it lacks what they call)"
+    return {
+        "verified": True,
+        "command": main.command,
+        "exit_code": main.exit_code,
+        "tests_passed": main.passed,
+        "tests_failed": main.failed,
+        "output": main.output,
+        "detail": detail,
+    }
+
+
+def unverified_record(command: str, why: str) -> dict:
+    return {
+        "verified": False,
+        "command": command,
+        "exit_code": None,
+        "tests_passed": None,
+        "tests_failed": None,
+        "output": "",
+        "detail": f"not run: {why}",
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The answer's text
+# ---------------------------------------------------------------------------------------------------------------------
+
+TESTS_HEADING = {PYTHON: "Tests (`test_solution.py`):", JAVASCRIPT: "Tests (`test_solution.js`, run with `node`):"}
+CODE_HEADING = {PYTHON: "`solution.py`:", JAVASCRIPT: "`solution.js`:"}
+
+
+def format_answer(explanation: str, code: str, tests: str, language: str) -> str:
+    fence = FENCE_TAG[language]
+    return (
+        f"{explanation.strip()}\n\n{CODE_HEADING[language]}\n\n```{fence}\n{code.strip()}\n```\n\n"
+        f"{TESTS_HEADING[language]}\n\n```{fence}\n{tests.strip()}\n```"
+    )
+
+
+@dataclass(frozen=True)
+class Answer:
+    explanation: str
+    code: str
+    tests: str
+    language: str
+
+
+def parse_answer(text: str) -> Answer | None:
+    """An answer's parts (as `format_answer` writes them): the prose before the first fence, the first fenced block
+    (the code) and the last (the tests); None without two fenced blocks."""
+    blocks = fenced_blocks(text)
+    if len(blocks) < 2:
+        return None
+    (tag, code), (_, tests) = blocks[0], blocks[-1]
+    language = _TAG_LANGUAGE.get(tag) or language_of(code) or PYTHON
+    explanation = text.split("```", 1)[0]
+    explanation = "\n".join(line for line in explanation.splitlines() if line.strip() not in CODE_HEADING.values())
+    return Answer(explanation.strip(), code.strip("\n"), tests.strip("\n"), language)
+
+
+def count_tests(tests: str, language: str) -> int:
+    """How many test functions (or node:test cases) a test file defines."""
+    if language == PYTHON:
+        return len(re.findall(r"^def test_\w*\s*\(", tests, re.MULTILINE))
+    return len(re.findall(r"^\s*(?:test|it)\s*\(", tests, re.MULTILINE))
+
+
+_TYPES_TASK = re.compile(r"\b(?:type hints?|type annotations?|annotate|typing|types)\b", re.IGNORECASE)
+
+
+def asks_for_type_hints(instruction: str) -> bool:
+    return bool(_TYPES_TASK.search(instruction))
+
+
+def annotation_count(code: str) -> int | None:
+    """How many parameters and returns of the Python code's functions carry a type hint; None when it is not Python."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    count = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            arguments = node.args
+            every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]
+            count += sum(1 for arg in every if arg is not None and arg.annotation is not None)
+            count += node.returns is not None
+    return count
+
+
+def normalised(code: str) -> str:
+    """Code without comments, blank lines, indentation or exports: what the unchanged-code checks compare."""
+    lines = []
+    for raw in code.splitlines():
+        line = re.sub(r"\s+(#|//).*$", "", raw).strip()
+        if line and not line.startswith(("#", "//", "module.exports", "'use strict'", '"use strict"')):
+            lines.append(" ".join(line.split()))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The responder
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Attempt:
+    code: str
+    tests: str
+    count: int
+    main: RunOutcome
+    buggy: RunOutcome | None
+    changed: bool
+
+    @property
+    def verified(self) -> bool:
+        caught = self.buggy is None or (self.buggy.loaded and self.buggy.failed > 0)
+        return self.main.ok and caught and self.changed
+
+
+class CodingResponder(dspy.Module):
+    """Answers a coding task with code and tests that ran in the sandbox (see the module docstring).
+
+    Args:
+        demos: The skill's worked answers, as (source, task, answer text) in `format_answer`'s shape; each predictor
+            takes the part it writes from them.
+    """
+
+    def __init__(self, demos: Sequence[tuple[str, str, str]]) -> None:
+        super().__init__()
+        code_demos, python_demos, javascript_demos, explain_demos = [], [], [], []
+        for source, task, text in demos:
+            answer = parse_answer(text)
+            if answer is None:
+                raise ValueError(f"a coding response demo has no code and tests blocks: {task}")
+            found = source_code(source)
+            if not keeps_source_code(task, found[0] if found else None):
+                code_demos.append(dspy.Example(source=source, task=task, language=answer.language, code=answer.code))
+            if not asks_about_bug(task):  # a bug's tests show nothing new about writing tests
+                lines = lines_of_tests(answer.tests, answer.language)
+                tests_demo = dspy.Example(task=task, code=answer.code, asserts=lines)
+                (python_demos if answer.language == PYTHON else javascript_demos).append(tests_demo)
+            explain_demos.append(dspy.Example(task=task, code=answer.code, explanation=answer.explanation))
+        # A few demos each, in the data file's order: every demo token is read again on every call of a CPU model.
+        self.write_code = StarterPredict(WriteCode, code_demos[:MAX_DEMOS])
+        self.python_tests = StarterPredict(WritePythonTests, python_demos[:MAX_DEMOS])
+        self.javascript_tests = StarterPredict(WriteJavaScriptTests, javascript_demos[:MAX_DEMOS])
+        self.explain = StarterPredict(ExplainCode, explain_demos[:MAX_DEMOS])
+
+    def forward(self, passage: str, instruction: str, config: dict | None = None) -> dspy.Prediction:
+        from agentinstruct.programs.pipeline import InvalidOutput
+        from agentinstruct.sandbox import SandboxUnavailable
+
+        config = dict(config or {})
+        if is_code_line(instruction):
+            raise InvalidOutput("the task is a line of code, not a task")
+        found = source_code(passage)
+        source, source_language = found if found else (None, None)
+        language = target_language(instruction, source_language)
+        about_bug = asks_about_bug(instruction)
+        if about_bug and source is None:
+            raise InvalidOutput("the task is about a bug, but its source holds no Python or JavaScript code")
+        keep = keeps_source_code(instruction, source) and source_language == language
+        if (
+            (_TESTS.search(instruction) or _EXPLAIN.search(instruction))
+            and source is None
+            and not _CHANGE.search(instruction)
+        ):
+            raise InvalidOutput("the task asks about code, but its source holds no Python or JavaScript code")
+
+        attempts: list[_Attempt] = []
+        why_not: list[str] = []
+        tries = ATTEMPTS if keep else CODE_ATTEMPTS
+        for attempt in range(tries):
+            sampled = {**config, "seed": config.get("seed", 0) + attempt} if attempt else config
+            code = source if keep else self._code(passage, instruction, language, sampled)
+            if code is None:
+                why_not.append(f"no {language} code in the model's output")
+                continue
+            off_task = None if keep else off_task_names(code, language, passage, instruction)
+            if off_task:
+                why_not.append(f"the model's code defines {', '.join(off_task[:3])}, which the task never names")
+                continue
+            names = code_names(code, language)
+            if language == JAVASCRIPT:
+                code = with_exports(code, names)
+            tests = self._tests(instruction, code, language, names, sampled)
+            if len(tests) < 1:
+                why_not.append("no test line that calls the code")
+                continue
+            file = build_test_file(tests, language, names)
+            try:
+                main = run_tests(code, file, language, len(tests))
+                buggy = None
+                if about_bug and source:
+                    original = with_exports(source, code_names(source, language)) if language == JAVASCRIPT else source
+                    buggy = run_tests(original, file, language, len(tests))
+            except SandboxUnavailable as refused:
+                command = " ".join(PYTHON_COMMAND if language == PYTHON else JAVASCRIPT_COMMAND)
+                execution = unverified_record(command, str(refused))
+                return self._answer(instruction, code, file, language, execution, config, explain=False)
+            changed = keep or source is None or normalised(code) != normalised(source)
+            if changed and source and language == PYTHON and asks_for_type_hints(instruction):
+                changed = (annotation_count(code) or 0) > (annotation_count(source) or 0)
+            attempts.append(_Attempt(code, file, len(tests), main, buggy, changed))
+            if attempts[-1].verified:
+                break
+        if not attempts:
+            raise InvalidOutput(f"no runnable answer after {tries} tries: {'; '.join(dict.fromkeys(why_not))}")
+        best = max(attempts, key=lambda a: (a.verified, a.main.ok, a.main.passed - a.main.failed))
+        execution = execution_record(best.main, best.buggy)
+        return self._answer(instruction, best.code, best.tests, language, execution, config, explain=best.verified)
+
+    def _code(self, passage: str, instruction: str, language: str, config: dict) -> str | None:
+        raw = self.write_code(source=passage, task=instruction, language=language, config=config).code
+        return extract_code(raw or "", language)
+
+    def _tests(self, instruction: str, code: str, language: str, names: list[str], config: dict) -> list[list[str]]:
+        predictor = self.python_tests if language == PYTHON else self.javascript_tests
+        raw = predictor(task=instruction, code=code, config={**config, "max_tokens": TESTS_MAX_TOKENS}).asserts
+        return parse_tests(raw or "", language, names, code)
+
+    def _answer(
+        self, instruction: str, code: str, tests: str, language: str, execution: dict, config: dict, explain: bool
+    ) -> dspy.Prediction:
+        # A pair that failed its run is rejected whatever its prose says: it is not worth an explanation call.
+        explanation = ""
+        if explain:
+            limited = {**config, "max_tokens": EXPLANATION_MAX_TOKENS}
+            explanation = short_explanation(self.explain(task=instruction, code=code, config=limited).explanation or "")
+        if not explanation:
+            explanation = "The code and its tests:"
+        return dspy.Prediction(answer=format_answer(explanation, code, tests, language), execution=execution)
+
+
+MAX_EXPLANATION_SENTENCES = 3
+
+
+def short_explanation(text: str) -> str:
+    """The explanation as the answer shows it: its first paragraph, before any code, at most three sentences (a small
+    model rambles on, or starts on code, after it has said what it had to say)."""
+    text = text.split("```", 1)[0].strip()
+    paragraph = re.split(r"\n\s*\n", text, maxsplit=1)[0] if text else ""
+    sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z`])", " ".join(paragraph.split()))
+    return " ".join(sentences[:MAX_EXPLANATION_SENTENCES]).strip()
+
+
+def coding_responder(skill) -> CodingResponder:
+    """The responder factory the skill registry names: demos from the skill's worked answers. A demo task about a bug
+    is answered on the planted-bug transformation's demo output, one asking to implement on the specification's, any
+    other on the demo source."""
+    outputs = {agent.name: agent.demo_output for agent in skill.transformations}
+    demos = []
+    for task, answer in skill.response_demos:
+        source = skill.demo_passage
+        if asks_about_bug(task) and "planted_bug" in outputs:
+            source = outputs["planted_bug"]
+        elif re.match(r"^\W*(?:write a|implement)\b", task, re.IGNORECASE) and "specification" in outputs:
+            source = outputs["specification"]
+        demos.append((source, task, answer))
+    return CodingResponder(demos)

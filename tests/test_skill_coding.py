@@ -1,0 +1,558 @@
+"""The coding skill: its data file loads, the code and test lines are read leniently out of model output, the
+validators judge hand-written records (each rejection reason), and the responder runs a model's code and tests in the
+real sandbox (bubblewrap), against the task's buggy code too, into records that the store keeps and reads back."""
+
+import os
+
+import datasets
+import dspy
+import pytest
+from dspy.utils import DummyLM
+
+from agentinstruct import sandbox
+from agentinstruct.metrics import PairView, validate, view_of
+from agentinstruct.programs import get_skill
+from agentinstruct.programs.coding import (
+    JAVASCRIPT,
+    PYTHON,
+    build_test_file,
+    code_names,
+    coding_responder,
+    extract_code,
+    format_answer,
+    keeps_source_code,
+    parse_answer,
+    parse_tests,
+    run_tests,
+    source_code,
+    target_language,
+    with_exports,
+)
+from agentinstruct.programs.pipeline import InvalidOutput
+from agentinstruct.signatures.skill_data import data_path, load_skill_data
+
+SKILL = "coding"
+UNAVAILABLE = sandbox.sandbox_available()
+# CI (.ci/run) sets this: there a missing sandbox is a failure, not a skip (as in tests/test_sandbox.py).
+if UNAVAILABLE and os.environ.get("AGENTINSTRUCT_REQUIRE_SANDBOX"):
+    raise RuntimeError(f"AGENTINSTRUCT_REQUIRE_SANDBOX is set but the sandbox is unavailable: {UNAVAILABLE}")
+needs_sandbox = pytest.mark.skipif(UNAVAILABLE is not None, reason=f"sandbox unavailable: {UNAVAILABLE}")
+
+CART = '''"""A tiny shopping cart."""
+
+
+def total(prices, discount=0):
+    """The sum of the prices, less a percentage discount, rounded to cents."""
+    return round(sum(prices) * (100 - discount) / 100, 2)
+
+
+def count_items(prices):
+    """How many items the cart holds."""
+    return len(prices)
+'''
+BUGGY_CART = CART.replace("(100 - discount)", "(100 + discount)")
+SLUG_JS = """function slugify(title) {
+  return title.toLowerCase().trim().split(/\\s+/).join("-");
+}
+
+module.exports = { slugify };
+"""
+
+
+def test_the_data_file_loads_with_enough_agents():
+    data = load_skill_data(data_path(SKILL))
+    assert len(data.transformations) >= 3 and len(data.instruction_types) >= 10 and len(data.refinement_goals) >= 2
+    assert set(data.seed_kinds) == {"code", "text"}
+    assert {"identity", "specification", "planted_bug"} <= {t.name for t in data.transformations}
+    assert get_skill(SKILL).user_turn.carries_source
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Reading model output
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "def add(a, b):\n    return a + b",
+        "```python\ndef add(a, b):\n    return a + b\n```",
+        "Here is the function you asked for:\n\ndef add(a, b):\n    return a + b\n\nIt adds the two numbers.",
+        "```\ndef add(a, b):\n    return a + b\n",  # an unclosed fence
+    ],
+)
+def test_python_code_is_read_out_of_fences_and_prose(text):
+    assert extract_code(text, PYTHON) == "def add(a, b):\n    return a + b"
+
+
+def test_javascript_code_is_read_out_of_fences_and_prose():
+    text = "Here is the JavaScript version:\n```js\nfunction add(a, b) {\n  return a + b;\n}\n```\nDone."
+    assert extract_code(text, JAVASCRIPT) == "function add(a, b) {\n  return a + b;\n}"
+    assert extract_code("The function adds two numbers and returns them.", PYTHON) is None
+
+
+def test_the_source_code_and_its_language():
+    assert source_code(CART) == (CART.strip(), PYTHON)
+    assert source_code(SLUG_JS) == (SLUG_JS.strip(), JAVASCRIPT)
+    assert source_code("Function total(prices): returns the sum of the prices. Example: total([1, 2]) is 3.") is None
+    assert source_code("SELECT name FROM items WHERE price > 3;") is None  # no test runner for SQL
+    written = f"Here is the code with one change.\n\n{SLUG_JS}\nThe change is subtle."
+    assert source_code(written) == (SLUG_JS.strip(), JAVASCRIPT)
+
+
+@pytest.mark.parametrize(
+    "instruction, source_language, expected",
+    [
+        ("Translate total into JavaScript.", PYTHON, JAVASCRIPT),
+        ("Translate slugify into Python.", JAVASCRIPT, PYTHON),
+        ("Write unit tests for slugify.", JAVASCRIPT, JAVASCRIPT),
+        ("Write a JavaScript function total(prices) as described.", None, JAVASCRIPT),
+        ("Write a function total(prices) as described.", None, PYTHON),
+    ],
+)
+def test_the_answer_language(instruction, source_language, expected):
+    assert target_language(instruction, source_language) == expected
+
+
+def test_the_source_code_is_kept_only_for_tests_and_explanations_of_complete_code():
+    assert keeps_source_code("Write unit tests for total, including a discount.", CART)
+    assert keeps_source_code("Explain what count_items returns for an empty list.", CART)
+    assert not keeps_source_code("Refactor total and write tests for it.", CART)
+    assert not keeps_source_code("Write tests for total, then fix the bug in it.", CART)
+    assert not keeps_source_code("Write tests for total.", CART.replace("return len(prices)", "pass"))  # a stub
+    # A method named like a change verb is a name, not a change.
+    adder = "class Cart:\n    def add(self, price):\n        self.total = price\n"
+    assert keeps_source_code("Write tests for add.", adder)
+
+
+def test_test_lines_become_test_functions_and_trivial_ones_are_dropped():
+    names = code_names(CART, PYTHON)
+    assert names == ["total", "count_items"]
+    raw = (
+        "1. assert total([1, 2]) == 3\n- prices = [10, 20]\nassert total(prices, 10) == 27\nassert 1 == 1\n"
+        "assert total([1, 2]) == 3\nassert count_items([]) ==\nThat is all."
+    )
+    tests = parse_tests(raw, PYTHON, names)
+    assert tests == [["assert total([1, 2]) == 3"], ["prices = [10, 20]", "assert total(prices, 10) == 27"]]
+    file = build_test_file(tests, PYTHON, names)
+    assert file.startswith("from solution import total\n")
+    assert "def test_total_2():\n    prices = [10, 20]\n    assert total(prices, 10) == 27" in file
+
+
+@needs_sandbox
+def test_float_results_are_compared_as_close_not_bit_for_bit():
+    code = "def fahrenheit(celsius):\n    return celsius * 9 / 5 + 32\n"
+    tests = parse_tests("assert fahrenheit(37) == 98.6\nassert fahrenheit(100) == 212", PYTHON, ["fahrenheit"], code)
+    assert tests == [["assert math.isclose(fahrenheit(37), 98.6)"], ["assert fahrenheit(100) == 212"]]
+    file = build_test_file(tests, PYTHON, ["fahrenheit"])
+    assert file.startswith("import math\n\nfrom solution import fahrenheit\n")
+    assert run_tests(code, file, PYTHON, 2).ok  # 37 * 9 / 5 + 32 is 98.60000000000001
+
+
+def test_an_object_named_after_a_class_is_made_before_its_test():
+    code = "class Cart:\n    def __init__(self, owner='me'):\n        self.items = []\n\n    def total(self):\n"
+    code += "        return 0\n"
+    raw = "assert cart.total() == 0\ncart = Cart('ann')\nassert cart.total() == 0\nassert basket.total() == 0"
+    tests = parse_tests(raw, PYTHON, code_names(code, PYTHON), code)
+    assert tests == [["cart = Cart()", "assert cart.total() == 0"], ["cart = Cart('ann')", "assert cart.total() == 0"]]
+    needs_owner = code.replace("owner='me'", "owner")
+    assert parse_tests("assert cart.total() == 0", PYTHON, ["Cart"], needs_owner) == []
+
+
+def test_javascript_test_lines_are_normalised_and_wrappers_dropped():
+    names = code_names(SLUG_JS, JAVASCRIPT)
+    raw = (
+        'const assert = require("node:assert");\ntest("slug", () => {\n'
+        '  assert.strictEqual(slugify("A B"), "a-b")\n});\nassert.ok(true);'
+    )
+    assert parse_tests(raw, JAVASCRIPT, names) == [['assert.deepStrictEqual(slugify("A B"), "a-b");']]
+    other_styles = 'expect(slugify("A B")).toBe("a-b");\nassert slugify(" C ") === "c"'
+    assert parse_tests(other_styles, JAVASCRIPT, names) == [
+        ['assert.deepStrictEqual(slugify("A B"), "a-b");'],
+        ['assert.deepStrictEqual(slugify(" C "), "c");'],
+    ]
+    assert with_exports("export function f(x) {\n  return x;\n}", ["f"]).endswith("module.exports = { f };")
+    assert with_exports(SLUG_JS, ["slugify"]).count("module.exports") == 1
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Validators on hand-written records
+# ---------------------------------------------------------------------------------------------------------------------
+
+TESTS_PY = build_test_file(
+    [["assert total([1, 2]) == 3"], ["assert total([10, 10], 50) == 10.0"]], PYTHON, ["total", "count_items"]
+)
+GOOD_ANSWER = format_answer("total adds the prices and takes the discount off.", CART, TESTS_PY, PYTHON)
+RAN = {
+    "verified": True,
+    "command": "python3 run_tests.py",
+    "exit_code": 0,
+    "tests_passed": 2,
+    "tests_failed": 0,
+    "output": "passed test_total_1\npassed test_total_2\nRESULT passed=2 failed=0",
+    "detail": "ran the tests against the answer's code: 2 passed, 0 failed",
+}
+FAILED = {
+    **RAN,
+    "exit_code": 1,
+    "tests_passed": 1,
+    "tests_failed": 1,
+    "output": "passed test_total_1\nFAILED test_total_2: AssertionError: \nRESULT passed=1 failed=1",
+}
+CAUGHT = {**RAN, "detail": RAN["detail"] + "; against the buggy code from the task: 1 passed, 1 failed"}
+MISSED = {**RAN, "detail": RAN["detail"] + "; against the buggy code from the task: 2 passed, 0 failed"}
+TESTS_TASK = "Write unit tests for total, including one with a discount."
+FIX_TASK = "Fix the bug in total, which adds the discount instead of taking it off."
+JS_CODE = (
+    "function total(prices) {\n  return prices.reduce((sum, price) => sum + price, 0);\n}\n\n"
+    "module.exports = { total };"
+)
+JS_TESTS = build_test_file(
+    [["assert.deepStrictEqual(total([1, 2]), 3);"], ["assert.deepStrictEqual(total([]), 0);"]], JAVASCRIPT, ["total"]
+)
+
+
+def view(passage, instruction, response, execution):
+    messages = [
+        {"role": "user", "content": f"{passage.strip()}\n\n{instruction}"},
+        {"role": "assistant", "content": response},
+    ]
+    return view_of(messages, execution=execution)
+
+
+GOOD = {
+    "tests": (CART, TESTS_TASK, GOOD_ANSWER, RAN),
+    "fix": (BUGGY_CART, FIX_TASK, GOOD_ANSWER, CAUGHT),
+    "translate": (
+        CART,
+        "Translate total into JavaScript, without the discount.",
+        format_answer("The JavaScript total adds the prices with reduce.", JS_CODE, JS_TESTS, JAVASCRIPT),
+        {**RAN, "command": "node --test-reporter=tap test_solution.js"},
+    ),
+    "types": (
+        CART,
+        "Add type hints to total and count_items.",
+        format_answer(
+            "Both functions now say what they take and return.",
+            CART.replace("total(prices, discount=0)", "total(prices: list[float], discount: float = 0) -> float"),
+            TESTS_PY,
+            PYTHON,
+        ),
+        RAN,
+    ),
+    "implement": (
+        "Function total(prices, discount): the sum of the prices less a percentage discount. total([1, 2]) is 3.",
+        "Write a Python function total(prices, discount=0) as described.",
+        format_answer("total sums the prices and applies the discount.", CART, TESTS_PY, PYTHON),
+        RAN,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOOD))
+def test_good_records_pass_every_validator(name):
+    assert validate(view(*GOOD[name]), SKILL) == {}
+
+
+BAD = {
+    "no_task": (CART, "The cart module of the shop.", GOOD_ANSWER, RAN),
+    "copies_demo": (get_skill(SKILL).demo_passage, TESTS_TASK, GOOD_ANSWER, RAN),
+    "no_code_or_tests": (CART, TESTS_TASK, "total adds the prices; test it with total([1, 2]) == 3.", RAN),
+    "unverified": (
+        CART,
+        TESTS_TASK,
+        GOOD_ANSWER,
+        {"verified": False, "detail": "not run: code sandbox unavailable, nothing was run: bwrap is not installed"},
+    ),
+    "fails_own_tests": (CART, TESTS_TASK, GOOD_ANSWER, FAILED),
+    "too_few_tests": (
+        CART,
+        TESTS_TASK,
+        format_answer("One test.", CART, build_test_file([["assert total([1]) == 1"]], PYTHON, ["total"]), PYTHON),
+        {**RAN, "tests_passed": 1},
+    ),
+    "execution_mismatch": (CART, TESTS_TASK, GOOD_ANSWER, {**RAN, "tests_passed": 3}),
+    "tests_call_nothing": (
+        CART,
+        TESTS_TASK,
+        GOOD_ANSWER.replace("assert total([1, 2]) == 3", "assert 3 == 3"),
+        RAN,
+    ),
+    "bug_not_caught": (BUGGY_CART, FIX_TASK, GOOD_ANSWER, MISSED),
+    "unchanged_code": (
+        CART,
+        "Refactor total so that it computes the discounted sum in two named steps.",
+        GOOD_ANSWER,
+        RAN,
+    ),
+    "wrong_language": (CART, "Translate total into JavaScript.", GOOD_ANSWER, RAN),
+    "no_type_hints_added": (
+        CART,
+        "Add type hints to total and count_items.",
+        format_answer("Types.", CART.replace("return len(prices)", "return len(list(prices))"), TESTS_PY, PYTHON),
+        RAN,
+    ),
+    "code_off_task": (
+        "Function slugify(title): the title in lower case, words joined by hyphens.",
+        "Write a Python function slugify(title) as described.",
+        GOOD_ANSWER,
+        RAN,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_each_validator_catches_its_bad_record(name):
+    failures = validate(view(*BAD[name]), SKILL)
+    assert name in failures, failures
+
+
+def test_every_validator_has_a_bad_record():
+    assert {validator.name for validator in get_skill(SKILL).validators} == set(BAD)
+
+
+def test_a_line_of_code_is_no_task():
+    code_line = "def weekly_summary(readings: list[float]) -> dict:"
+    assert (
+        validate(view(CART, code_line, GOOD_ANSWER, RAN), SKILL)["no_task"] == "the task is a line of code, not a task"
+    )
+    with pytest.raises(InvalidOutput, match="a line of code"):
+        respond([], CART, code_line)
+
+
+def test_the_rejection_reasons_say_why():
+    assert "fails its own tests (1 of 2 failed" in validate(view(*BAD["fails_own_tests"]), SKILL)["fails_own_tests"]
+    reason = validate(view(*BAD["bug_not_caught"]), SKILL)["bug_not_caught"]
+    assert "tests pass against the planted buggy version" in reason
+    uncaught = validate(view(BUGGY_CART, FIX_TASK, GOOD_ANSWER, RAN), SKILL)["bug_not_caught"]
+    assert "not run against the buggy code" in uncaught
+    assert "bwrap is not installed" in validate(view(*BAD["unverified"]), SKILL)["unverified"]
+    missing = validate(PairView(CART, TESTS_TASK, GOOD_ANSWER), SKILL)  # a record without its execution column
+    assert "never run" in missing["unverified"]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Real runs in the sandbox
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@needs_sandbox
+def test_the_skill_demos_run_and_pass_their_tests():
+    skill = get_skill(SKILL)
+    responder = coding_responder(skill)
+    assert responder.write_code.starter_demos and responder.javascript_tests.starter_demos
+    for task, text in skill.response_demos:
+        answer = parse_answer(text)
+        count = text.count("def test_") + text.count('test("')
+        outcome = run_tests(answer.code, answer.tests, answer.language, count)
+        assert outcome.ok and outcome.passed == count, (task, outcome.output)
+
+
+@needs_sandbox
+def test_code_failing_its_tests_and_tests_missing_the_bug_are_rejected_from_real_runs():
+    from agentinstruct.programs.coding import execution_record
+
+    failing = TESTS_PY.replace("== 10.0", "== 11.0")
+    outcome = run_tests(CART, failing, PYTHON, 2)
+    assert (outcome.passed, outcome.failed, outcome.exit_code) == (1, 1, 1)
+    answer = format_answer("total sums the prices.", CART, failing, PYTHON)
+    failures = validate(view(CART, TESTS_TASK, answer, execution_record(outcome, None)), SKILL)
+    assert "fails_own_tests" in failures and "AssertionError" in failures["fails_own_tests"]
+
+    weak = build_test_file(
+        [["assert total([1, 2]) == 3"], ["assert count_items([1, 2]) == 2"]], PYTHON, ["total", "count_items"]
+    )
+    fixed, buggy = run_tests(CART, weak, PYTHON, 2), run_tests(BUGGY_CART, weak, PYTHON, 2)
+    assert fixed.ok and buggy.ok  # no discount in these tests: the planted bug goes unnoticed
+    answer = format_answer("The discount is now taken off.", CART, weak, PYTHON)
+    failures = validate(view(BUGGY_CART, FIX_TASK, answer, execution_record(fixed, buggy)), SKILL)
+    assert set(failures) == {"bug_not_caught"}
+
+
+def respond(answers, passage, instruction):
+    responder = coding_responder(get_skill(SKILL))
+    lm = DummyLM(answers)
+    with dspy.context(lm=lm):
+        prediction = responder(passage=passage, instruction=instruction, config={"seed": 3})
+    return prediction, lm
+
+
+def sample_view(passage, instruction, prediction):
+    return view(passage, instruction, prediction.answer, prediction.execution)
+
+
+@needs_sandbox
+def test_the_responder_tests_the_source_code_as_it_is():
+    answers = [
+        {"asserts": "assert total([1, 2]) == 3\nassert total([10, 10], 50) == 10.0\nassert True"},
+        {"explanation": "The tests check a plain sum and a 50% discount."},
+    ]
+    prediction, lm = respond(answers, CART, TESTS_TASK)
+    assert len(lm.history) == 2  # no code was written: the source's code is the code under test
+    answer = parse_answer(prediction.answer)
+    assert answer.code == CART.strip() and answer.explanation == "The tests check a plain sum and a 50% discount."
+    execution = prediction.execution
+    assert execution["verified"] and execution["exit_code"] == 0
+    assert (execution["tests_passed"], execution["tests_failed"]) == (2, 0)
+    assert execution["command"] == "python3 run_tests.py" and "passed test_total_2" in execution["output"]
+    assert validate(sample_view(CART, TESTS_TASK, prediction), SKILL) == {}
+
+
+@needs_sandbox
+def test_the_responder_fixes_a_planted_bug_with_tests_that_catch_it():
+    answers = [
+        {"code": f"Here is the fixed code:\n```python\n{CART}```"},
+        {"asserts": "assert total([100], 10) == 90.0\nassert total([5, 5]) == 10"},
+        {"explanation": "The discount was added instead of taken off; 100 - discount fixes it."},
+    ]
+    prediction, _ = respond(answers, BUGGY_CART, FIX_TASK)
+    assert "against the buggy code from the task: 1 passed, 1 failed" in prediction.execution["detail"]
+    assert validate(sample_view(BUGGY_CART, FIX_TASK, prediction), SKILL) == {}
+
+
+@needs_sandbox
+def test_a_fix_whose_tests_miss_the_bug_is_retried_then_rejected():
+    # Every try returns the buggy code unchanged and tests that pass on it.
+    answers = [{"code": BUGGY_CART, "asserts": "assert total([1, 2]) == 3\nassert count_items([1]) == 1"}] * 2 * 2
+    prediction, lm = respond(answers, BUGGY_CART, FIX_TASK)
+    assert len(lm.history) == 4  # two tries of code and tests, no explanation for a failed pair
+    failures = validate(sample_view(BUGGY_CART, FIX_TASK, prediction), SKILL)
+    assert "bug_not_caught" in failures and "unchanged_code" in failures
+
+
+@needs_sandbox
+def test_the_responder_writes_and_runs_javascript():
+    task = "Translate total into JavaScript, without the discount."
+    answers = [
+        {"code": JS_CODE.replace("\n\nmodule.exports = { total };", "")},  # no exports: added for the tests
+        {"asserts": "assert.strictEqual(total([1, 2]), 3)\nassert.strictEqual(total([]), 0)"},
+        {"explanation": "The JavaScript total adds the prices with reduce."},
+    ]
+    prediction, _ = respond(answers, CART, task)
+    execution = prediction.execution
+    assert execution["verified"] and (execution["tests_passed"], execution["tests_failed"]) == (2, 0), execution
+    assert execution["command"].startswith("node ")
+    answer = parse_answer(prediction.answer)
+    assert answer.language == JAVASCRIPT and "module.exports = { total };" in answer.code
+    assert validate(sample_view(CART, task, prediction), SKILL) == {}
+
+
+@needs_sandbox
+def test_code_that_fails_its_tests_is_kept_as_a_rejected_record():
+    answers = [{"code": "def total(prices, discount=0):\n    return 0\n", "asserts": "assert total([1, 2]) == 3"}] * 6
+    task = "Write a Python function total(prices, discount=0) that sums the prices less the discount."
+    prediction, _ = respond(answers, "Function total(prices, discount): sums the prices.", task)
+    assert prediction.execution["verified"] and prediction.execution["tests_failed"] == 1
+    failures = validate(sample_view("Function total(prices, discount): sums the prices.", task, prediction), SKILL)
+    assert "fails_own_tests" in failures
+
+
+def test_without_the_sandbox_nothing_runs_and_the_pair_is_unverified(monkeypatch):
+    monkeypatch.setattr(sandbox, "sandbox_available", lambda: "bwrap (bubblewrap) is not installed: install it")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the sandbox is unavailable: nothing may be started")
+
+    monkeypatch.setattr(sandbox.subprocess, "Popen", refuse)
+    answers = [{"asserts": "assert total([1, 2]) == 3\nassert total([10], 50) == 5.0"}]
+    prediction, _ = respond(answers, CART, TESTS_TASK)
+    execution = prediction.execution
+    assert execution["verified"] is False and execution["exit_code"] is None and execution["tests_passed"] is None
+    assert "not run" in execution["detail"] and "bubblewrap" in execution["detail"]
+    failures = validate(sample_view(CART, TESTS_TASK, prediction), SKILL)
+    assert "unverified" in failures and "bubblewrap" in failures["unverified"]
+
+
+def test_a_task_about_code_without_code_fails_as_invalid_output():
+    with pytest.raises(InvalidOutput, match="holds no Python or JavaScript code"):
+        respond([], "A recipe: boil the water, then add the pasta.", "Fix the bug in the code.")
+    with pytest.raises(InvalidOutput, match="no runnable answer after 2 tries: no python code"):
+        respond([{"code": "I cannot write that."}] * 3, "Function f(x) doubles x.", "Write a function f(x).")
+    # The model answers with its worked example's code instead of the task's.
+    demo = get_skill(SKILL).demo_passage
+    with pytest.raises(InvalidOutput, match="defines average, letter_grade, which the task never names"):
+        respond([{"code": demo}] * 3, "Function double(x) returns twice x.", "Write a Python function double(x).")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# generate: stored records keep their execution
+# ---------------------------------------------------------------------------------------------------------------------
+
+SEED = '''"""Small arithmetic helpers."""
+
+
+def add(a, b):
+    """Return the sum of a and b."""
+    return a + b
+
+
+def double(x):
+    """Return twice x."""
+    return add(x, x)
+'''
+
+
+class CodingEngine:
+    """A stand-in teacher for the coding skill's fields: the same right code and tests whatever it is asked."""
+
+    ANSWERS = {
+        "transformed": SEED,
+        "tasks": "Write unit tests for add, including negative numbers.\nWrite tests for double with a zero.",
+        "suggestions": "- Name an edge case.",
+        "revised_task": "Write unit tests for add and double, including a zero.",
+        "code": f"```python\n{SEED}```",
+        "asserts": "assert add(2, 3) == 5\nassert add(-1, 1) == 0\nassert double(0) == 0",
+        "explanation": "add returns the sum of its arguments, and double adds a number to itself.",
+    }
+
+    def complete(self, request):
+        import re
+
+        from dspy.lm15 import Message, Response, TextPart, Usage
+
+        text = request.messages[-1].text or ""
+        requirement = text[text.rfind("Respond with") :]
+        fields = [f for f in re.findall(r"\[\[ ## (\w+) ## \]\]", requirement) if f != "completed"]
+        output = "\n\n".join(f"[[ ## {f} ## ]]\n{self.ANSWERS[f]}" for f in fields) + "\n\n[[ ## completed ## ]]"
+        return Response(
+            id=None,
+            model=request.model,
+            message=Message.assistant((TextPart(output),)),
+            finish_reason="stop",
+            usage=Usage(input_tokens=10, output_tokens=10),
+        )
+
+    def stream(self, request):
+        from dspy.lm15 import response_to_events
+
+        return response_to_events(self.complete(request))
+
+    def close(self) -> None:
+        pass
+
+
+@needs_sandbox
+def test_generate_stores_verified_records_with_their_execution(tmp_path, mlflow_uri, monkeypatch):
+    from agentinstruct.cli import main
+
+    lm = dspy.LM("coding/stand-in", engine=CodingEngine(), cache=False)
+    monkeypatch.setattr("agentinstruct.lm.build_lm", lambda *args, **kwargs: lm)
+    monkeypatch.setattr("agentinstruct.runner.check_lm", lambda *args, **kwargs: None)
+    monkeypatch.setattr("agentinstruct.lm.check_lm", lambda *args, **kwargs: None)
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "arith.py").write_text(SEED)
+    out = tmp_path / "out"
+    command = ["generate", "--skill", SKILL, "--seeds", str(seeds), "--out", str(out), "--n", "2", "--quiet"]
+    code = main([*command, "--lm", "openai/stand-in", "--api-base", "http://127.0.0.1:9/v1", "--no-model-checks"])
+    assert code in (0, 1)
+    rows = datasets.load_from_disk(str(out))["train"]
+    assert len(rows) >= 1
+    for row in rows:
+        assert row["skill"] == SKILL and [m["role"] for m in row["messages"]] == ["user", "assistant"]
+        execution = row["execution"]
+        assert execution["verified"] is True and execution["exit_code"] == 0 and execution["tests_failed"] == 0
+        assert execution["tests_passed"] >= 2 and execution["command"] == "python3 run_tests.py"
+        answer = parse_answer(row["messages"][1]["content"])
+        assert answer is not None and answer.language == PYTHON and "from solution import" in answer.tests
+        assert validate(view_of(row["messages"], execution=execution), SKILL) == {}
