@@ -16,6 +16,7 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from agentinstruct.errors import UserError
+from agentinstruct.programs.tool_use import tool_use_responder
 from agentinstruct.signatures.agents import InstructionType, RefinementGoal, TransformationAgent
 from agentinstruct.signatures.skill_data import SkillData, SkillDataError, Wording, available_skills, data_path
 from agentinstruct.signatures.skill_data import load_skill_data as _load_data
@@ -72,6 +73,7 @@ _BEHAVIOUR: dict[str, Behaviour] = {
     "few_shot_reasoning": Behaviour(user_turn=INSTRUCTION_ONLY),
     "data_to_text": Behaviour(),
     "creative_content": Behaviour(),
+    "tool_use": Behaviour(user_turn=INSTRUCTION_ONLY, responder=tool_use_responder),
 }
 """One line per skill. A skill is registered when it has a line here and a data file."""
 
