@@ -256,7 +256,9 @@ def test_the_worked_conversations_of_the_data_file_pass():
     assert {tool["function"]["name"] for tool in tools} == {"scale_amount", "grams_to_cups", "roast_minutes"}
     for request, text in skill.response_demos:
         messages = transcript_conversation(parse_transcript(request, text))
-        assert validate(view_of(messages, skill.demo_passage, tools), SKILL) == {}, request
+        failures = validate(view_of(messages, skill.demo_passage, tools), SKILL)
+        failures.pop("copies_demo", None)  # the demos are the worked example
+        assert failures == {}, request
 
 
 def _with(messages, index, **changes):
@@ -275,6 +277,16 @@ def _arguments(messages, index, arguments):
 
 BAD = {
     "no_tools": (ALL_PARAMETERS, []),
+    # a request about the worked example's kitchen, not about the offered temperature functions
+    "off_the_tools": (_with(ABSENT, 0, content="How many cups is 250 grams of flour, rounded to one decimal?"), TOOLS),
+    "copies_demo": (
+        _with(
+            ABSENT,
+            0,
+            content="I use 300 grams of flour for 4 servings; how many cups of flour is that for 10 servings?",
+        ),
+        TOOLS,
+    ),
     "no_request": (_with(ALL_PARAMETERS, 0, content="Twenty-five degrees Celsius outside today."), TOOLS),
     # the absent case that invents the API it lacks
     "unlisted_call": (

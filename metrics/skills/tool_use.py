@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from agentinstruct.metrics.text import PairView
-from agentinstruct.metrics.validators import Validator, asks_something
+from agentinstruct.metrics.validators import Validator, asks_something, copies_demo
 
 _ABSENT = re.compile(
     r"\b(?:no|none of the)\s+(?:\S+\s+){0,3}?(?:tools?|functions?|apis?|endpoints?|methods?)\b"
@@ -122,6 +122,28 @@ def _no_request(view: PairView) -> str | None:
     if asks_something(view.instruction) or _REQUEST.search(view.instruction):
         return None
     return "the user turn asks for nothing (no question, no task verb, no request)"
+
+
+def _off_the_tools(view: PairView) -> str | None:
+    """A request that shares no word with any offered function (its name, description or parameters) is about
+    something else (a small model writes about its worked example instead of the seed's code)."""
+    from agentinstruct.programs.tool_use import overlaps
+
+    offered = _functions(view)
+    if not offered:
+        return None
+    words: set[str] = set()
+    for name, function in offered.items():
+        tool = {"function": function}
+        words |= {name.lower(), *name.lower().replace("-", "_").split("_")}
+        from agentinstruct.programs.tool_use import key_words, parameter_words
+
+        words |= key_words(str(function.get("description") or ""))
+        for parameter in (function.get("parameters") or {}).get("properties") or {}:
+            words |= parameter_words(tool, parameter)
+    if not overlaps(view.instruction, {w for w in words if len(w) >= 3}):
+        return "the request shares no word with the offered functions: it is about something else"
+    return None
 
 
 def _unlisted_call(view: PairView) -> str | None:
@@ -267,6 +289,8 @@ def _false_absence(view: PairView) -> str | None:
 VALIDATORS: tuple[Validator, ...] = (
     Validator("no_tools", _no_tools),
     Validator("no_request", _no_request),
+    Validator("off_the_tools", _off_the_tools),
+    Validator("copies_demo", partial(copies_demo, skill="tool_use")),
     Validator("unlisted_call", _unlisted_call),
     Validator("invalid_arguments", _invalid_arguments),
     Validator("invented_argument", _invented_argument),
