@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from agentinstruct.errors import UserError
 from agentinstruct.programs.coding import coding_responder
+from agentinstruct.programs.tool_use import tool_use_responder
 from agentinstruct.signatures.agents import InstructionType, RefinementGoal, TransformationAgent
 from agentinstruct.signatures.skill_data import SkillData, SkillDataError, Wording, available_skills, data_path
 from agentinstruct.signatures.skill_data import load_skill_data as _load_data
@@ -81,6 +82,7 @@ _BEHAVIOUR: dict[str, Behaviour] = {
     "data_to_text": Behaviour(),
     "creative_content": Behaviour(),
     "coding": Behaviour(responder=coding_responder),
+    "tool_use": Behaviour(user_turn=INSTRUCTION_ONLY, responder=tool_use_responder),
 }
 """One line per skill. A skill is registered when it has a line here and a data file."""
 
