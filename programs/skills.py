@@ -72,6 +72,9 @@ _BEHAVIOUR: dict[str, Behaviour] = {
     "few_shot_reasoning": Behaviour(user_turn=INSTRUCTION_ONLY),
     "data_to_text": Behaviour(),
     "creative_content": Behaviour(),
+    "web_agent": Behaviour(
+        responder=lambda skill: importlib.import_module("agentinstruct.programs.web_agent").web_agent_responder(skill)
+    ),
 }
 """One line per skill. A skill is registered when it has a line here and a data file."""
 
