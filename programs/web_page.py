@@ -150,10 +150,17 @@ def page_from_sketch(sketch: str) -> Page:
         if not raw.strip():
             continue
         match = _SKETCH_LINE.match(raw)
-        role = _SKETCH_ROLE.get(match.group(1).lower()) if match else None
+        word = match.group(1).lower() if match else ""
+        role = _SKETCH_ROLE.get(word) or _SKETCH_ROLE.get(word.removesuffix("s"))  # "links:", "fields:"
         value = match.group(2) if match and role else raw.strip(" -*\u2022")
         if role is None:
             role = "text"
+        if role in ("link", "button") and ("|" in value or word in ("links", "menu", "nav", "buttons")):
+            # "link: Home | Prices | Contact" (or a menu of commas): one element each.
+            parsed += [
+                (role, label, ()) for part in re.split(r"\s*[|,;]\s*", value) if (label := clean_label(part, MAX_LABEL))
+            ]
+            continue
         if role == "combobox":
             label, options = _options(value)
             if len(options) >= 2:

@@ -9,6 +9,7 @@ import pytest
 from dspy.utils import DummyLM
 
 from agentinstruct.metrics import validate, view_of
+from agentinstruct.metrics.validators import asks_something
 from agentinstruct.programs import AgentInstructPipeline, get_skill
 from agentinstruct.programs.pipeline import InvalidOutput
 from agentinstruct.programs.web_agent import (
@@ -95,6 +96,26 @@ def test_the_sketch_is_read_leniently():
     ]
     assert page.fold == len(page.elements)  # a short page is all visible
     assert listed_elements(page.render())[page.elements[4].id].options == ("Small", "Medium", "Large")
+
+
+def test_a_menu_on_one_line_becomes_one_link_each():
+    page = page_from_sketch("title: Cakes\nLinks: Home, About us\nmenu: Prices | Contact\nFields: Name")
+    assert [(e.role, e.label) for e in page.elements[1:]] == [
+        ("link", "Home"),
+        ("link", "About us"),
+        ("link", "Prices"),
+        ("link", "Contact"),
+        ("textbox", "Name"),
+    ]
+
+
+def test_every_demo_task_is_one_the_instruction_flow_keeps():
+    """The instruction flow drops lines that ask nothing: a demo phrased so ("Open the page ...") teaches the model
+    to write tasks that are all dropped."""
+    skill = get_skill(SKILL)
+    demos = [line for kind in skill.instruction_types for line in kind.demo_instructions.splitlines()]
+    demos += [goal.demo_revision for goal in skill.refinement_goals] + [task for task, _ in skill.response_demos]
+    assert [task for task in demos if not asks_something(task)] == []
 
 
 def test_the_browser_scrolls_opens_links_types_selects_and_sends():
