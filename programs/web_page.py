@@ -141,55 +141,68 @@ def first_id(sketch: str) -> int:
 
 
 def page_from_sketch(sketch: str) -> Page:
-    """The page a sketch describes. Lenient: a line without a known role word is page text, list markers and quotes
-    are dropped, duplicates are skipped, a search box gets its Search button, a select with fewer than two options
-    becomes a text box, and the page is cut at `MAX_ELEMENTS`."""
+    """The page a sketch describes. Lenient: a line without a known role word is page text (a markdown heading a
+    heading, a markdown table row a row, a long paragraph one text element a sentence), list markers and quotes are
+    dropped, duplicates are skipped, a search box gets its Search button, a select with fewer than two options
+    becomes a text box, and the page is cut at `MAX_ELEMENTS`. A page with headings but nothing to act on (a model
+    that copied its text instead of sketching) gets a contents menu: one link per section heading."""
     parsed: list[tuple[str, str, tuple[str, ...]]] = []
-    title = ""
     for raw in sketch.splitlines():
-        if not raw.strip():
-            continue
-        match = _SKETCH_LINE.match(raw)
-        word = match.group(1).lower() if match else ""
-        role = _SKETCH_ROLE.get(word) or _SKETCH_ROLE.get(word.removesuffix("s"))  # "links:", "fields:"
-        value = match.group(2) if match and role else raw.strip(" -*\u2022")
-        if role is None:
-            role = "text"
-        if role in ("link", "button") and ("|" in value or word in ("links", "menu", "nav", "buttons")):
-            # "link: Home | Prices | Contact" (or a menu of commas): one element each.
-            parsed += [
-                (role, label, ()) for part in re.split(r"\s*[|,;]\s*", value) if (label := clean_label(part, MAX_LABEL))
-            ]
-            continue
-        if role == "combobox":
-            label, options = _options(value)
-            if len(options) >= 2:
-                parsed.append(("combobox", label, options))
-                continue
-            role, value = "textbox", label
-        if role == "search":
-            parsed.append(("textbox", clean_label(value, MAX_LABEL), ()))
-            parsed.append(("button", "Search", ()))
-            continue
-        label = clean_label(value, MAX_TEXT if role in ("text", "row") else MAX_LABEL)
-        if not label:
-            continue
-        if role == "heading" and not title:
-            title = label
-        parsed.append((role, label, ()))
+        if raw.strip():
+            parsed += _sketch_line(raw)
+    if not any(role in INTERACTIVE for role, _, _ in parsed):
+        sections = [label for role, label, _ in parsed if role == "heading"][1:]
+        parsed[1:1] = [("link", label, ()) for label in sections]
     seen: set[tuple[str, str]] = set()
     unique = []
     for role, label, options in parsed:
-        if (role, label.lower()) not in seen:
+        if label and (role, label.lower()) not in seen:
             seen.add((role, label.lower()))
             unique.append((role, label, options))
     unique = unique[:MAX_ELEMENTS]
     start = first_id(sketch)
     elements = tuple(Element(start + i, role, label, options) for i, (role, label, options) in enumerate(unique))
-    if not title:
-        title = next((e.label for e in elements if e.role != "text"), "Untitled page")
+    title = next((e.label for e in elements if e.role == "heading"), "")
+    title = title or next((e.label for e in elements if e.role != "text"), "Untitled page")
     fold = FOLD if len(elements) > FOLD + 2 else len(elements)
     return Page(clean_label(title, MAX_LABEL), elements, fold)
+
+
+_MARKDOWN_HEADING = re.compile(r"^\s*#{1,6}\s+(.+)$")
+_TABLE_RULE = re.compile(r"^[\s|:-]+$")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
+
+
+def _sketch_line(raw: str) -> list[tuple[str, str, tuple[str, ...]]]:
+    """The elements one sketch line makes: (role, label, options)."""
+    heading = _MARKDOWN_HEADING.match(raw)
+    if heading:
+        return [("heading", clean_label(heading.group(1), MAX_LABEL), ())]
+    if raw.strip().startswith("|"):
+        if _TABLE_RULE.match(raw):
+            return []
+        cells = [cell.strip() for cell in raw.strip().strip("|").split("|")]
+        return [("row", clean_label(" | ".join(cells), MAX_TEXT), ())]
+    match = _SKETCH_LINE.match(raw)
+    word = match.group(1).lower() if match else ""
+    role = _SKETCH_ROLE.get(word) or _SKETCH_ROLE.get(word.removesuffix("s"))  # "links:", "fields:"
+    if not role:
+        value = raw.strip(" -*\u2022")
+        return [("text", clean_label(part, MAX_TEXT), ()) for part in _SENTENCE_END.split(value)]
+    value = match.group(2)
+    if role in ("link", "button") and ("|" in value or word in ("links", "menu", "nav", "buttons")):
+        # "link: Home | Prices | Contact" (or a menu of commas): one element each.
+        return [(role, clean_label(part, MAX_LABEL), ()) for part in re.split(r"\s*[|,;]\s*", value)]
+    if role == "combobox":
+        label, options = _options(value)
+        if len(options) >= 2:
+            return [("combobox", label, options)]
+        role, value = "textbox", label
+    if role == "search":
+        return [("textbox", clean_label(value, MAX_LABEL), ()), ("button", "Search", ())]
+    if role == "text":
+        return [("text", clean_label(part, MAX_TEXT), ()) for part in _SENTENCE_END.split(value)]
+    return [(role, clean_label(value, MAX_TEXT if role == "row" else MAX_LABEL), ())]
 
 
 def listed_elements(text: str) -> dict[int, Element]:
@@ -438,9 +451,17 @@ class Browser:
         return f"{element.line()} is not a link or button; nothing happened."
 
     def _subpage(self, link: Element) -> Page:
-        """What a link opens: a page with its heading, the first page's text that shares its words, and Back."""
-        asked = _content(link.label)
-        related = [e for e in self.page.elements if e.role in ("text", "row") and asked & _content(e.label)][:4]
+        """What a link opens: a page with its heading, the first page's text under the heading of the same name (or
+        else the text that shares the link's words), and Back."""
+        elements = self.page.elements
+        section = next((i for i, e in enumerate(elements) if e.role == "heading" and e.label == link.label), None)
+        if section is not None:  # a contents link: the section under its heading
+            following = elements[section + 1 :]
+            end = next((i for i, e in enumerate(following) if e.role == "heading"), len(following))
+            related = [e for e in following[:end] if e.role in ("text", "row")][:6]
+        else:
+            asked = _content(link.label)
+            related = [e for e in elements if e.role in ("text", "row") and asked & _content(e.label)][:4]
         start = self._next_id()
         elements = [Element(start, "heading", link.label)]
         elements += [Element(start + 1 + i, e.role, e.label) for i, e in enumerate(related)]

@@ -109,6 +109,33 @@ def test_a_menu_on_one_line_becomes_one_link_each():
     ]
 
 
+def test_a_copied_markdown_text_still_makes_a_page_with_a_contents_menu():
+    text = (
+        "# Tolvik Bakery\nMara bakes bread. The shop opens at 7:00.\n## Prices\n| Item | Price |\n|---|---|\n"
+        "| Rye loaf | 3 euros |\n## Opening times\nThe shop closes at 18:00."
+    )
+    page = page_from_sketch(text)
+    assert [(e.role, e.label) for e in page.elements] == [
+        ("heading", "Tolvik Bakery"),
+        ("link", "Prices"),  # nothing to act on: each section heading gets a link
+        ("link", "Opening times"),
+        ("text", "Mara bakes bread."),  # a paragraph is one element a sentence
+        ("text", "The shop opens at 7:00."),
+        ("heading", "Prices"),
+        ("row", "Item | Price"),
+        ("row", "Rye loaf | 3 euros"),
+        ("heading", "Opening times"),
+        ("text", "The shop closes at 18:00."),
+    ]
+    opened = Browser(page).apply(Action("click", {"element_id": page.elements[1].id}))
+    assert [e.label for e in listed_elements(opened).values()] == [
+        "Prices",
+        "Item | Price",
+        "Rye loaf | 3 euros",
+        "Back",
+    ]
+
+
 def test_every_demo_task_is_one_the_instruction_flow_keeps():
     """The instruction flow drops lines that ask nothing: a demo phrased so ("Open the page ...") teaches the model
     to write tasks that are all dropped."""
