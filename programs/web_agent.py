@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import dspy
 
+from agentinstruct.metrics.grounding import content_stems
 from agentinstruct.programs.pipeline import InvalidOutput
 from agentinstruct.programs.starter import StarterPredict
 from agentinstruct.programs.web_page import (
@@ -50,7 +51,7 @@ MAX_STEPS = 6
 MAX_STEP_DEMOS = 6
 STEP_TOKENS = 80
 """A rationale or an action line is one short line: a longer completion is a model that has lost the format."""
-MIN_ELEMENTS = 3
+MIN_ELEMENTS = 4
 MAX_ANSWER = 300
 MAX_VALUE = 80
 
@@ -192,7 +193,8 @@ _WANTED = {"click": INTERACTIVE, "type": TYPABLE, "select": SELECTABLE}
 def find_target(action: str, element_id: int | None, said: str, visible: dict[int, Element]) -> Element | None:
     """The element an action means: the id it gives when that element is visible and fits the action; else a visible
     element of the right role whose label the action line or rationale names (the longest such label); else, for
-    typing or choosing, the only element of the right role. None when that leaves no single element."""
+    typing or choosing, the only element of the right role; else the one whose label shares most words with the
+    action line and rationale. None when no element of the right role is named at all."""
     roles = _WANTED[action]
     element = visible.get(element_id) if element_id is not None else None
     if element is not None and element.role in roles:
@@ -203,7 +205,11 @@ def find_target(action: str, element_id: int | None, said: str, visible: dict[in
         return max(named, key=lambda e: len(e.label))
     if action != "click" and len(fitting) == 1:
         return fitting[0]
-    return None
+    # A small model copies ids from its worked examples but names the element it means in words.
+    words = content_stems(said)
+    overlap = [(len(words & content_stems(e.label)), -index, e) for index, e in enumerate(fitting)]
+    best = max(overlap, key=lambda item: item[:2], default=(0, 0, None))
+    return best[2] if best[0] else None
 
 
 def user_turn(page: Page, task: str) -> dict:

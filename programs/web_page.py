@@ -144,15 +144,22 @@ def page_from_sketch(sketch: str) -> Page:
     """The page a sketch describes. Lenient: a line without a known role word is page text (a markdown heading a
     heading, a markdown table row a row, a long paragraph one text element a sentence), list markers and quotes are
     dropped, duplicates are skipped, a search box gets its Search button, a select with fewer than two options
-    becomes a text box, and the page is cut at `MAX_ELEMENTS`. A page with headings but nothing to act on (a model
-    that copied its text instead of sketching) gets a contents menu: one link per section heading."""
+    becomes a text box, and the page is cut at `MAX_ELEMENTS`. A page with nothing to act on (plain text: the identity
+    transformation, or a model that copied its text instead of sketching) becomes an article page with a contents
+    menu (one link per section heading) and a search box."""
     parsed: list[tuple[str, str, tuple[str, ...]]] = []
     for raw in sketch.splitlines():
         if raw.strip():
             parsed += _sketch_line(raw)
     if not any(role in INTERACTIVE for role, _, _ in parsed):
+        # Plain text (the identity transformation, or a model that copied its input): an article page with a
+        # contents menu of its section headings and the site's search box.
         sections = [label for role, label, _ in parsed if role == "heading"][1:]
-        parsed[1:1] = [("link", label, ()) for label in sections]
+        top = 1 if parsed and parsed[0][0] == "heading" else 0
+        parsed[top:top] = [("link", label, ()) for label in sections] + [
+            ("textbox", "Search", ()),
+            ("button", "Search", ()),
+        ]
     seen: set[tuple[str, str]] = set()
     unique = []
     for role, label, options in parsed:

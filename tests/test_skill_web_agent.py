@@ -119,6 +119,8 @@ def test_a_copied_markdown_text_still_makes_a_page_with_a_contents_menu():
         ("heading", "Tolvik Bakery"),
         ("link", "Prices"),  # nothing to act on: each section heading gets a link
         ("link", "Opening times"),
+        ("textbox", "Search"),  # and the site's search box
+        ("button", "Search"),
         ("text", "Mara bakes bread."),  # a paragraph is one element a sentence
         ("text", "The shop opens at 7:00."),
         ("heading", "Prices"),
@@ -207,6 +209,9 @@ def test_targets_and_options_are_repaired_only_when_one_reading_is_left():
     assert find_target("select", fids["Your name"], "", visible).label == "Size"  # the only list
     assert find_target("type", 999, "", visible) is None  # two text boxes: no guess
     assert find_target("click", 999, "", visible) is None
+    # An id copied from a worked example, but the rationale names the element in words.
+    assert find_target("click", 78, "click [78] The order can now be sent.", visible).label == "Send order"
+    assert find_target("click", 78, "click [78] The page is nice.", visible) is None
     assert match_option("large", ("Small", "Large")) == "Large"
     assert match_option("the large one", ("Small", "Large")) == "Large"
     assert match_option("huge", ("Small", "Large")) is None
@@ -430,7 +435,7 @@ def test_the_responder_repairs_what_it_can_decide_alone():
     "answers,passage,reason",
     [
         ([{"rationale": "Look at the page.", "action": "The bakery is nice."}], SKETCH, "names no action"),
-        ([{"rationale": "Open it.", "action": "click [3]"}], SKETCH, "nothing to click on the page"),
+        ([{"rationale": "Do it now.", "action": "click [3]"}], SKETCH, "nothing to click on the page"),
         ([{"rationale": "Choose it.", "action": "select [0] 'Huge'"}], FORM, "none of the options"),
         (
             [
@@ -441,7 +446,7 @@ def test_the_responder_repairs_what_it_can_decide_alone():
             SKETCH,
             f"did not stop within {MAX_STEPS}",
         ),
-        ([], "Just one sentence of prose about bread.", "no page an agent could use"),
+        ([], "title: Bread", "no page an agent could use"),
     ],
 )
 def test_the_responder_fails_with_a_reason_when_the_model_output_makes_no_valid_sequence(answers, passage, reason):
