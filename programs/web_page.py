@@ -170,7 +170,8 @@ def page_from_sketch(sketch: str) -> Page:
     start = first_id(sketch)
     elements = tuple(Element(start + i, role, label, options) for i, (role, label, options) in enumerate(unique))
     title = next((e.label for e in elements if e.role == "heading"), "")
-    title = title or next((e.label for e in elements if e.role != "text"), "Untitled page")
+    first_text = next((e.label for e in elements if e.role in ("text", "row")), "")
+    title = title or " ".join(first_text.split()[:6]).rstrip(".,;:") or "Untitled page"
     fold = FOLD if len(elements) > FOLD + 2 else len(elements)
     return Page(clean_label(title, MAX_LABEL), elements, fold)
 
