@@ -29,7 +29,7 @@ from agentinstruct.metrics.grounding import content_stems
 from agentinstruct.programs.pipeline import InvalidOutput
 from agentinstruct.programs.starter import StarterPredict
 from agentinstruct.programs.web_page import (
-    INTERACTIVE,
+    CLICKABLE,
     MAX_LABEL,
     MAX_TEXT,
     SELECTABLE,
@@ -187,7 +187,7 @@ def match_option(value: str, options: tuple[str, ...]) -> str | None:
     return best[1] if best[0] else None
 
 
-_WANTED = {"click": INTERACTIVE, "type": TYPABLE, "select": SELECTABLE}
+_WANTED = {"click": CLICKABLE, "type": TYPABLE, "select": SELECTABLE}
 
 
 def find_target(action: str, element_id: int | None, said: str, visible: dict[int, Element]) -> Element | None:

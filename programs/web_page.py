@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 ROLES = ("heading", "link", "button", "textbox", "combobox", "checkbox", "text", "row")
 INTERACTIVE = frozenset({"link", "button", "textbox", "combobox", "checkbox"})
 TYPABLE = frozenset({"textbox"})
+CLICKABLE = frozenset({"link", "button", "checkbox", "row"})
 SELECTABLE = frozenset({"combobox"})
 ACTIONS = ("click", "type", "select", "scroll", "stop")
 FOLD = 8

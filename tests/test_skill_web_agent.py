@@ -356,6 +356,8 @@ def test_the_bad_sequences_named_in_the_issue_are_rejected_for_the_right_reason(
     assert validate(_view(_bad_cases()["action_after_stop"]), SKILL)["action_after_stop"] == (
         "the response acts after stop (scroll)"
     )
+    into_field = _replace_call(_good(), 0, name="click", arguments={"element_id": ids["Search the bakery"]})
+    assert "not a link, button or checkbox" in validate(_view(into_field), SKILL)["wrong_role"]
     choice = _replace_call(_good(), 0, name="select", arguments={"element_id": ids["Home"], "option": "x"})
     assert "not a drop-down list" in validate(_view(choice), SKILL)["wrong_role"]
     assert (

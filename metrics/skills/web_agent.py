@@ -15,7 +15,7 @@ from functools import partial
 from agentinstruct.metrics.grounding import digit_numbers
 from agentinstruct.metrics.text import PairView, words
 from agentinstruct.metrics.validators import Validator, asks_something, copies_demo
-from agentinstruct.programs.web_page import ARGUMENTS, INTERACTIVE, SELECTABLE, TYPABLE, Element, listed_elements
+from agentinstruct.programs.web_page import ARGUMENTS, CLICKABLE, SELECTABLE, TYPABLE, Element, listed_elements
 
 MAX_ACTIONS = 12
 MIN_RATIONALE_WORDS = 3
@@ -149,8 +149,8 @@ def _wrong_role(view: PairView) -> str | None:
                 return f"select chooses in {element.line()}, which is not a drop-down list"
             if element.options and arguments.get("option") not in element.options:
                 return f"select chooses '{arguments.get('option')}', which is not an option of [{element.id}]"
-        if name == "click" and element.role not in INTERACTIVE | {"row"}:
-            return f"click targets {element.line()}, which is static {element.role}"
+        if name == "click" and element.role not in CLICKABLE:
+            return f"click targets {element.line()}, which is not a link, button or checkbox"
     return None
 
 
