@@ -83,6 +83,9 @@ _BEHAVIOUR: dict[str, Behaviour] = {
     "creative_content": Behaviour(),
     "coding": Behaviour(responder=coding_responder),
     "tool_use": Behaviour(user_turn=INSTRUCTION_ONLY, responder=tool_use_responder),
+    "web_agent": Behaviour(
+        responder=lambda skill: importlib.import_module("agentinstruct.programs.web_agent").web_agent_responder(skill)
+    ),
 }
 """One line per skill. A skill is registered when it has a line here and a data file."""
 

@@ -1,0 +1,227 @@
+"""Validators of the web-agent skill: a page with element ids and a task, answered by browser actions as tool calls
+(`click`, `type`, `select`, `scroll`, `stop`), each with a rationale, each followed by what the page showed, ending
+with stop and a final answer.
+
+The checks read the conversation only (`PairView.messages`, the page rendered in the user turn and the elements each
+tool turn lists, see `programs/web_page.py`), so they judge records made elsewhere as well as ours.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import partial
+
+from agentinstruct.metrics.grounding import digit_numbers
+from agentinstruct.metrics.text import PairView, words
+from agentinstruct.metrics.validators import Validator, asks_something, copies_demo
+from agentinstruct.programs.web_page import ARGUMENTS, CLICKABLE, SELECTABLE, TYPABLE, Element, listed_elements
+
+MAX_ACTIONS = 12
+MIN_RATIONALE_WORDS = 3
+_BROWSER_TASK = re.compile(
+    r"^\W*(?:please\s+)?(?:open|click|go|visit|search|look|navigate|scroll|type|enter|tick|check|submit|send|book|"
+    r"sign|log|buy|order|pay|register|subscribe|apply|return|use|sort|filter|download|report|contact|pick)\b",
+    re.IGNORECASE,
+)
+
+
+def _calls(view: PairView) -> list[tuple[int, dict]]:
+    """(message index, tool call) for every tool call of the conversation, in order."""
+    return [
+        (index, call)
+        for index, message in enumerate(view.messages)
+        if message.get("role") == "assistant"
+        for call in message.get("tool_calls") or ()
+    ]
+
+
+def _name(call: dict) -> str:
+    return str((call.get("function") or {}).get("name") or "")
+
+
+def _arguments(call: dict) -> dict | None:
+    raw = (call.get("function") or {}).get("arguments")
+    if isinstance(raw, dict):
+        return raw
+    try:
+        value = json.loads(raw or "")
+    except (TypeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _first_user(view: PairView) -> str:
+    return next((m.get("content") or "" for m in view.messages if m.get("role") == "user"), view.passage)
+
+
+def _no_page(view: PairView) -> str | None:
+    if not listed_elements(_first_user(view)):
+        return "the user turn shows no page (no elements listed as \"[id] role 'label'\")"
+    return None
+
+
+def _no_task(view: PairView) -> str | None:
+    if not (asks_something(view.instruction) or _BROWSER_TASK.search(view.instruction)):
+        return "the task asks nothing and sets nothing to do"
+    return None
+
+
+def _no_actions(view: PairView) -> str | None:
+    calls = _calls(view)
+    if not calls:
+        return "the response takes no browser action (no tool calls)"
+    if len(calls) > MAX_ACTIONS:
+        return f"the response takes {len(calls)} actions; more than {MAX_ACTIONS} is a loop"
+    return None
+
+
+def _unknown_action(view: PairView) -> str | None:
+    offered = {str((t.get("function") or {}).get("name")) for t in view.tools} or set(ARGUMENTS)
+    for _, call in _calls(view):
+        name = _name(call)
+        if name not in ARGUMENTS or name not in offered:
+            return f"the response calls '{name}', which is not a browser action offered"
+    return None
+
+
+def _argument_problem(name: str, arguments: dict | None) -> str | None:
+    if arguments is None:
+        return "arguments that are not a JSON object"
+    wanted = ARGUMENTS[name]
+    if set(arguments) != set(wanted):
+        return f"arguments {sorted(arguments)} where it takes {sorted(wanted)}"
+    for key, kind in wanted.items():
+        value = arguments[key]
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            return f"{key}={value!r}, not an integer id"
+        if kind is str and (not isinstance(value, str) or not value.strip()):
+            return f"an empty or non-text {key}"
+    if name == "scroll" and arguments["direction"] not in ("up", "down"):
+        return f"direction={arguments['direction']!r}, not 'up' or 'down'"
+    return None
+
+
+def _bad_arguments(view: PairView) -> str | None:
+    for _, call in _calls(view):
+        name = _name(call)
+        if name in ARGUMENTS:
+            problem = _argument_problem(name, _arguments(call))
+            if problem:
+                return f"{name} is called with {problem}"
+    return None
+
+
+def _known_elements(view: PairView, before: int) -> dict[int, Element]:
+    """The elements listed in the user turn and in the tool turns before message `before`."""
+    known: dict[int, Element] = {}
+    for message in view.messages[:before]:
+        if message.get("role") in ("user", "tool"):
+            known.update(listed_elements(message.get("content") or ""))
+    return known
+
+
+def _targets(view: PairView):
+    """(action name, its arguments, the element it names or None, the element id) for every call with an id."""
+    for index, call in _calls(view):
+        arguments = _arguments(call)
+        if not arguments or not isinstance(arguments.get("element_id"), int):
+            continue
+        element_id = arguments["element_id"]
+        yield _name(call), arguments, _known_elements(view, index).get(element_id), element_id
+
+
+def _unknown_element(view: PairView) -> str | None:
+    for name, _, element, element_id in _targets(view):
+        if element is None:
+            return f"{name} names element [{element_id}], which the page has not shown"
+    return None
+
+
+def _wrong_role(view: PairView) -> str | None:
+    for name, arguments, element, _ in _targets(view):
+        if element is None:
+            continue
+        if name == "type" and element.role not in TYPABLE:
+            return f"type writes into {element.line()}, which is not a text box"
+        if name == "select":
+            if element.role not in SELECTABLE:
+                return f"select chooses in {element.line()}, which is not a drop-down list"
+            if element.options and arguments.get("option") not in element.options:
+                return f"select chooses '{arguments.get('option')}', which is not an option of [{element.id}]"
+        if name == "click" and element.role not in CLICKABLE:
+            return f"click targets {element.line()}, which is not a link, button or checkbox"
+    return None
+
+
+def _no_stop(view: PairView) -> str | None:
+    calls = _calls(view)
+    if calls and not any(_name(call) == "stop" for _, call in calls):
+        return "the action sequence never ends with stop"
+    return None
+
+
+def _action_after_stop(view: PairView) -> str | None:
+    names = [_name(call) for _, call in _calls(view)]
+    if "stop" in names and names.index("stop") != len(names) - 1:
+        return f"the response acts after stop ({names[names.index('stop') + 1]})"
+    return None
+
+
+def _missing_observation(view: PairView) -> str | None:
+    """Every call is answered by a tool turn with its id before the next assistant turn (the OpenAI chat shape)."""
+    messages = view.messages
+    for index, call in _calls(view):
+        answered = set()
+        for message in messages[index + 1 :]:
+            if message.get("role") != "tool":
+                break
+            answered.add(message.get("tool_call_id"))
+        if call.get("id") not in answered:
+            return f"the call {_name(call)} ({call.get('id')}) has no tool turn with what the page showed"
+    return None
+
+
+def _empty_rationale(view: PairView) -> str | None:
+    for message in view.messages:
+        if message.get("role") == "assistant" and message.get("tool_calls"):
+            rationale = message.get("content") or ""
+            if len(words(rationale)) < MIN_RATIONALE_WORDS:
+                action = _name(message["tool_calls"][0])
+                return f"the {action} action has no rationale ({rationale.strip()!r})"
+    return None
+
+
+def _no_final_answer(view: PairView) -> str | None:
+    last = view.messages[-1] if view.messages else {}
+    if last.get("role") != "assistant" or last.get("tool_calls") or not (last.get("content") or "").strip():
+        return "the conversation does not end with an assistant turn that answers"
+    return None
+
+
+def _ungrounded_answer(view: PairView) -> str | None:
+    """Figures in the final answer that neither the page, the task nor any tool turn shows."""
+    shown = " ".join(m.get("content") or "" for m in view.messages if m.get("role") in ("user", "tool"))
+    invented = digit_numbers(view.response) - digit_numbers(shown) - digit_numbers(view.instruction)
+    if invented:
+        figures = ", ".join(f"{value:g}" for value in sorted(invented))
+        return f"the answer states figures the page never showed: {figures}"
+    return None
+
+
+VALIDATORS: tuple[Validator, ...] = (
+    Validator("no_page", _no_page),
+    Validator("no_task", _no_task),
+    Validator("copies_demo", partial(copies_demo, skill="web_agent")),
+    Validator("no_actions", _no_actions),
+    Validator("unknown_action", _unknown_action),
+    Validator("bad_arguments", _bad_arguments),
+    Validator("unknown_element", _unknown_element),
+    Validator("wrong_role", _wrong_role),
+    Validator("no_stop", _no_stop),
+    Validator("action_after_stop", _action_after_stop),
+    Validator("missing_observation", _missing_observation),
+    Validator("empty_rationale", _empty_rationale),
+    Validator("no_final_answer", _no_final_answer),
+    Validator("ungrounded_answer", _ungrounded_answer),
+)
