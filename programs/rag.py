@@ -20,7 +20,7 @@ import re
 import dspy
 
 from agentinstruct.metrics.grounding import STEM_KEY_LENGTH, content_stems, sentences, stem
-from agentinstruct.metrics.skills.rag import citations, cited_statements, evidence, strip_citations, supports
+from agentinstruct.metrics.skills.rag import citations, evidence, strip_citations, supports
 from agentinstruct.metrics.text import STOPWORDS
 from agentinstruct.programs.pipeline import InvalidOutput
 from agentinstruct.programs.retrieval import passages_of
@@ -116,9 +116,13 @@ class RagResponder(dspy.Module):
         return dspy.Prediction(answer=answer, messages=messages)
 
 
+_QUESTION_LABEL = re.compile(r"^(?:#+\s*|[-*\u2022]\s+|(?:question|q)\s*\d*\s*[:.)]\s*)+", re.IGNORECASE)
+
+
 def clean_question(instruction: str) -> str:
-    """The question on one line, pointing at "the passages" where it pointed at one ("according to the passage")."""
-    text = " ".join(instruction.split())
+    """The question on one line, without a heading, bullet or "Question 3:" label before it, pointing at "the
+    passages" where it pointed at one ("according to the passage")."""
+    text = _QUESTION_LABEL.sub("", " ".join(instruction.split()))
     return _REFERS_TO_ONE.sub(lambda m: "do the passages" if m.group("verb") else "the passages", text)
 
 
@@ -137,29 +141,64 @@ def split_in_two(text: str) -> list[str]:
 
 
 def cite(answer: str, held: dict[int, str]) -> str:
-    """`answer` with citations of the passages in `held` (number -> text) that support it.
+    """`answer` made a cited answer from the passages in `held` (number -> text).
 
-    The answer's own citations stay when every one names a held passage that holds what its statement says and some
-    statement cites; otherwise every marker is removed and each statement cites the held passage that best supports
-    it, plus any other that adds a fact the first lacks. A statement nothing supports cites nothing (the validators
-    then reject the answer, with the reason)."""
-    text = answer.strip()
-    if not text:
+    Repairs what a small model gets wrong, deterministically: only the answer's first paragraph is kept (headings and
+    "Answer:" labels left out), and its statements up to the first one no held passage grounds (what a model adds
+    after answering is mostly invented). Its own citations stay when every one names a held passage that holds what
+    its statement says and some statement cites; otherwise every marker is removed and each statement cites the held
+    passage that best supports it, plus any other that adds a fact the first lacks. A statement nothing supports
+    cites nothing (the validators then reject the answer, with the reason)."""
+    kept: list[tuple[int, str]] = []
+    for line_number, part in _parts(_first_paragraph(answer)):
+        if kept and not any(_grounds(text, strip_citations(part)) for text in held.values()):
+            break
+        kept.append((line_number, part))
+    if not kept:
         return ""
-    own = cited_statements(text)
-    if citations(text) and all(
-        number in held and supports(held[number], statement) for statement, cited in own for number in cited
+    own = [number for _, part in kept for number in citations(part)]
+    if not own or not all(
+        number in held and supports(held[number], strip_citations(part))
+        for _, part in kept
+        for number in citations(part)
     ):
-        return text
-    lines = []
-    for line in strip_citations_keep_lines(text).splitlines():
-        parts = [part for part in re.split(r"(?<=[.!?])\s+", line.strip()) if part]
-        lines.append(" ".join(_with_citations(part, held) for part in parts))
-    return "\n".join(lines).strip()
+        kept = [(line_number, _with_citations(strip_citations(part), held)) for line_number, part in kept]
+    lines: dict[int, list[str]] = {}
+    for line_number, part in kept:
+        lines.setdefault(line_number, []).append(part)
+    return "\n".join(" ".join(parts) for parts in lines.values()).strip()
 
 
-def strip_citations_keep_lines(text: str) -> str:
-    return "\n".join(strip_citations(line) for line in text.splitlines())
+_LABEL = re.compile(r"^\s*(?:#+\s*)?(?:answer|response)\s*:\s*", re.IGNORECASE)
+
+
+def _first_paragraph(answer: str) -> str:
+    """The answer up to its first blank line, without heading lines or an "Answer:" label."""
+    lines = [_LABEL.sub("", line) for line in answer.strip().splitlines()]
+    lines = [line for line in lines if not line.lstrip().startswith("#")]
+    return re.split(r"\n\s*\n", "\n".join(lines).strip(), maxsplit=1)[0].strip()
+
+
+def _parts(text: str) -> list[tuple[int, str]]:
+    """(line number, statement with its markers) for each sentence of each line; a marker standing alone after a
+    sentence belongs to it."""
+    found: list[tuple[int, str]] = []
+    for line_number, line in enumerate(text.splitlines()):
+        for part in re.split(r"(?<=[.!?])\s+", line.strip()):
+            if not part:
+                continue
+            if found and found[-1][0] == line_number and not strip_citations(part).strip(" .;:,"):
+                found[-1] = (line_number, f"{found[-1][1]} {part}")
+            else:
+                found.append((line_number, part))
+    return found
+
+
+def _grounds(passage: str, statement: str) -> bool:
+    """Whether `passage` holds `statement`: its content (`supports`) and every figure it gives."""
+    from agentinstruct.metrics.grounding import underived_figures
+
+    return supports(passage, statement) and not underived_figures(statement, passage)
 
 
 def _with_citations(statement: str, held: dict[int, str]) -> str:

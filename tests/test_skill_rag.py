@@ -55,6 +55,7 @@ def test_the_responder_demos_pass_the_validators():
     for question, answer in skill.response_demos:
         failures = validate(record(shown, question, answer, skill.demo_passage), SKILL)
         failures.pop("copies_demo", None)  # the demos are the worked example
+        failures.pop("repeats_demo", None)
         assert failures == {}, (question, failures)
 
 
@@ -128,6 +129,17 @@ def test_each_validator_rejects_its_bad_record(validator, passages, answer, reas
     assert reason in failures[validator].lower() if reason.islower() else reason in failures[validator]
 
 
+def test_a_question_without_a_referent_and_a_passage_carrying_the_demo_are_rejected():
+    failures = validate(
+        record([GLACIER, FERRY], "How long does this crossing take?", "It takes 50 minutes [2]."), SKILL
+    )
+    assert "'this crossing' without naming it" in failures["unnamed_subject"]
+    demo_sentence = get_skill(SKILL).demo_passage.split(". ")[0] + "."
+    leaked = f"{FERRY} {demo_sentence}"
+    failures = validate(record([GLACIER, leaked], QUESTION, "The crossing takes 50 minutes [2].", leaked), SKILL)
+    assert "repeats the skill's worked example" in failures["repeats_demo"]
+
+
 def test_an_unanswerable_item_whose_distractor_holds_the_answer_is_rejected():
     twin = FERRY.replace("The Skerra Sound ferry links", "Every day the Skerra Sound ferry crossing links")
     failures = validate(record([GLACIER, twin[:200]], QUESTION, "The passages do not contain the answer."), SKILL)
@@ -153,10 +165,17 @@ def test_cite_keeps_good_citations_and_repairs_the_rest():
     two = cite("The crossing takes 50 minutes. A second vessel comes in 2027.", held)
     assert two == "The crossing takes 50 minutes [2]. A second vessel comes in 2027 [4]."
     assert cite("Bananas are yellow.", held) == "Bananas are yellow."  # nothing supports it: the validators say so
+    # What a small model adds after answering (invented, a heading, a new question) is cut.
+    rambling = "Answer: The crossing takes 50 minutes [2]. It was built by Romans in 1200.\n\n## Fares\nWhy? [2]"
+    assert cite(rambling, held) == "The crossing takes 50 minutes [2]."
+    assert cite("- The crossing takes 50 minutes\n- A second vessel comes in 2027", held) == (
+        "- The crossing takes 50 minutes [2]\n- A second vessel comes in 2027 [4]"
+    )
 
 
 def test_questions_are_asked_of_the_passages_and_unanswerable_answers_name_what_is_missing():
     assert clean_question("What does the passage say about\nthe ferry?") == "What do the passages say about the ferry?"
+    assert clean_question("# Question 3: How long is the crossing?") == "How long is the crossing?"
     answer = unanswerable_answer(QUESTION, [GLACIER, DESERT], random.Random(0))
     assert "Skerra Sound" in answer and not citations(answer)
 

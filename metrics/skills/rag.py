@@ -182,6 +182,31 @@ def _unsupported_citation(view: PairView) -> str | None:
     return None
 
 
+_POINTS_AT = re.compile(r"\b(?:this|these|those)\s+(?!passages?\b|ones?\b)([a-z]+)\b|\b(?:he|she|him|his|her)\b", re.I)
+
+
+def _unnamed_subject(view: PairView) -> str | None:
+    """The question points at "this orchard" or "she" without naming anything: over passages from several sources
+    it has no referent."""
+    from agentinstruct.metrics.grounding import entity_words
+
+    match = _POINTS_AT.search(view.instruction)
+    if match and not entity_words(view.instruction):
+        return f"the question says '{match.group(0)}' without naming it, over passages from several sources"
+    return None
+
+
+def _repeats_demo(view: PairView) -> str | None:
+    """The relevant passage carries sentences of the skill's worked example (a small model continues the demo into
+    its rewrite of the seed), which the user turn would then show as a source."""
+    from agentinstruct.metrics.validators import _demo_ngrams, _ngrams, words
+
+    shared = _ngrams(words(view.passage), 5) & _demo_ngrams("rag")
+    if len(shared) >= 4:
+        return f"the passage repeats the skill's worked example ('{' '.join(sorted(shared)[0])} ...')"
+    return None
+
+
 def _on_answer(check, view: PairView) -> str | None:
     """`check` on the answer without its citation markers (their numbers are no figures), for answerable items: an
     unanswerable item's source was withheld, so the answer cannot be held to it."""
@@ -200,6 +225,8 @@ VALIDATORS: tuple[Validator, ...] = (
     Validator("no_question", no_question),
     Validator("malformed_instruction", malformed_instruction),
     Validator("copies_demo", partial(copies_demo, skill="rag")),
+    Validator("repeats_demo", _repeats_demo),
+    Validator("unnamed_subject", _unnamed_subject),
     Validator("off_topic", off_topic, partial(off_topic, min_share=0.5)),
     Validator("citation_out_of_range", _citation_out_of_range),
     Validator("unanswerable_answered", _unanswerable),
