@@ -81,6 +81,9 @@ class Retriever:
     def __len__(self) -> int:
         return len(self.passages)
 
+    def __repr__(self) -> str:  # what traces show of a responder's inputs: not the whole corpus
+        return f"Retriever({len(self.passages)} passages from {len(self._per_seed)} seeds)"
+
     def _built(self) -> Any:
         with self._lock:
             if self._index is None:
