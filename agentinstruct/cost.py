@@ -318,6 +318,7 @@ def _pilot_estimate(config: GenerateConfig, skill_name: str, show_progress: bool
     from agentinstruct.lm import LMSpec, check_lm, role_api_base
     from agentinstruct.metrics import Embedder, Scorer
     from agentinstruct.optimizers import program_id
+    from agentinstruct.programs.retrieval import job_corpus
     from agentinstruct.runner import MAX_UNITS_PER_RECORD, load_job
     from agentinstruct.units import UnitSpec, UnitTask, score_from_data
 
@@ -344,6 +345,7 @@ def _pilot_estimate(config: GenerateConfig, skill_name: str, show_progress: bool
         embedding_model=embedder.model_path,
         max_inflight=config.inflight,
         model_checks=config.uses_model_checks,
+        corpus=job_corpus(skill, seeds),
     )
     planned = _plan_units(config, seeds, config.pilot)
     backend = make_backend("threads", spec, None)

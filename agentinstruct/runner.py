@@ -331,11 +331,13 @@ def load_job(config: GenerateConfig, skill_name: str):
     """
     from agentinstruct.optimizers import load_program_state, read_program_state
     from agentinstruct.programs import AgentInstructPipeline, get_skill
+    from agentinstruct.programs.retrieval import job_corpus
 
     skill = get_skill(skill_name)
     seed_set = load_seeds(
         config.seeds, text_field=config.text_field, max_chars=config.max_chars, kinds=skill.seed_kinds
     )
+    job_corpus(skill, seed_set.seeds)  # a skill that retrieves from the other seeds fails here with too few
     pipeline = AgentInstructPipeline(skill)
     program_state = read_program_state(config.program, skill.name) if config.program else None
     if program_state is not None:
@@ -445,6 +447,7 @@ def _generate(
     from agentinstruct.endpoint import reset_run_stats, run_stats
     from agentinstruct.metrics import Scorer
     from agentinstruct.optimizers import program_metadata
+    from agentinstruct.programs.retrieval import job_corpus
     from agentinstruct.tracking import TraceWriter, count_traces, log_table_dataset, mark_killed, tracked_run
 
     for line in store.repairs:
@@ -502,6 +505,7 @@ def _generate(
             embedding_model=embedder.model_path,
             max_inflight=config.inflight,
             model_checks=config.uses_model_checks,
+            corpus=job_corpus(skill, seed_set.seeds),
         )
         traces = TraceWriter(run_id, run.info.experiment_id)
         totals = _Totals()

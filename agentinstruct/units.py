@@ -45,6 +45,8 @@ class UnitSpec:
         max_inflight: This worker process's share of the run's in-flight limit.
         lineage: `program_id`, `generator_lm` and `run_id`, stamped on every record and failure.
         model_checks: Whether the embedded model's checks (`metrics.lm_checks`) score the pairs validators pass.
+        corpus: The job's seeds as [seed id, text] pairs, for a skill whose responder retrieves from the other seeds
+            (`Behaviour.uses_corpus`, `programs.retrieval.job_corpus`); None otherwise.
     """
 
     skill: str
@@ -57,6 +59,7 @@ class UnitSpec:
     judge: LMSpec | None = None
     program_state: dict | None = None
     model_checks: bool = False
+    corpus: list[list[str]] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -154,6 +157,11 @@ class UnitWorker:
         # Loaded now, once, rather than by the first units (which would all wait on its import).
         self.embedding_dimension = self.embedder.dimension
         self.batcher = EmbeddingBatcher(self.embedder)
+        if spec.corpus is not None:
+            from agentinstruct.programs.retrieval import Retriever
+
+            # One retriever per worker: its index is built on the first search and shared by every unit.
+            self.pipeline.corpus = Retriever(spec.corpus, self.batcher.embed)
 
     def __call__(self, task: UnitTask) -> dict[str, Any]:
         import dspy

@@ -150,6 +150,24 @@ class PairView:
         return "\n".join(part for part in parts if part)
 
 
+_NUMBERED = re.compile(r"\[(\d+)\] ")
+
+
+def retrieved_passages(user_turn: str) -> tuple[list[str], str] | None:
+    """A retrieval-augmented user turn, numbered passages ("[1] ...", "[2] ...", a blank line apart) then the question,
+    as (the passages in order, without their numbers; the question); None for any other user turn."""
+    blocks = [block.strip() for block in user_turn.strip().split("\n\n")]
+    passages = []
+    for number, block in enumerate(blocks[:-1], start=1):
+        match = _NUMBERED.match(block)
+        if not match or int(match.group(1)) != number:
+            return None
+        passages.append(block[match.end() :].strip())
+    if not passages or not blocks[-1]:
+        return None
+    return passages, blocks[-1]
+
+
 def view_of(
     messages: list[dict],
     context: str | None = None,
@@ -174,7 +192,11 @@ def view_of(
         "execution": execution or None,
     }
     if context:
-        return PairView(context.strip(), user.strip(), response.strip(), **extras)
+        # Retrieved passages are what the question is asked over, not part of it (the validators read them in
+        # `messages`); the source the record keeps apart is the relevant one.
+        retrieved = retrieved_passages(user)
+        instruction = retrieved[1] if retrieved else user
+        return PairView(context.strip(), instruction.strip(), response.strip(), **extras)
     passage, separator, instruction = user.strip().rpartition("\n\n")
     if not separator:
         passage, instruction = "", user.strip()

@@ -413,6 +413,7 @@ def _compile_program(config: CompileConfig, show_progress: bool) -> CompileResul
     from agentinstruct.optimizers.budget import BudgetedLM, BudgetExhausted, CallBudget
     from agentinstruct.optimizers.programs import program_id, save_program
     from agentinstruct.programs import AgentInstructPipeline, get_skill
+    from agentinstruct.programs.retrieval import corpus_retriever
     from agentinstruct.seeds import load_seeds
     from agentinstruct.tracking import tracked_run
 
@@ -448,6 +449,8 @@ def _compile_program(config: CompileConfig, show_progress: bool) -> CompileResul
         return CompositeMetric(skill=skill.name, judge_lm=judge_lm, embedder=embedder, lm_checks=lm_checks)
 
     pipeline = AgentInstructPipeline(skill)
+    # A skill that retrieves draws its distractors from the train seeds only: held-out text never reaches a demo.
+    pipeline.corpus = corpus_retriever(skill, train, embedder.embed)
     params = {
         **asdict(config),
         "train_size": len(train),

@@ -19,6 +19,7 @@ from agentinstruct.programs.refinement import Refinement
 from agentinstruct.programs.response import Response
 from agentinstruct.programs.skills import Skill
 from agentinstruct.programs.transformation import ContentTransformation
+from agentinstruct.seeds import seed_id_of
 
 
 @dataclass
@@ -101,6 +102,9 @@ class AgentInstructPipeline(dspy.Module):
             if skill.behaviour.responder is not None
             else Response(skill.response_demos, skill.demo_passage, skill.wording, skill.response_instruction)
         )
+        self.corpus = None
+        """For a skill whose responder retrieves (`Behaviour.uses_corpus`): the `programs.retrieval.Retriever` over
+        the job's seeds, set by whoever runs the pipeline (`UnitWorker`, compile). Not part of the program's state."""
 
     @property
     def skill(self) -> Skill:
@@ -163,7 +167,7 @@ class AgentInstructPipeline(dspy.Module):
             [
                 lambda p=final_passage, i=final_instruction, t=instruction_type: _run_or_fail(
                     "response",
-                    lambda: self.response(passage=p, instruction=i, config=config),
+                    lambda: self._respond(p, i, t, seed_id or seed_id_of(seed), config),
                     {"transformation": plan.transformation, "instruction_type": t},
                     required=("answer",),
                 )
@@ -186,6 +190,21 @@ class AgentInstructPipeline(dspy.Module):
                 )
             )
         return dspy.Prediction(samples=samples, failures=failures, plan=plan)
+
+    def _respond(self, passage: str, instruction: str, instruction_type: str, seed_id: str, config: dict):
+        """The responder's answer; a responder that retrieves also gets the corpus, the unit's seed and the type."""
+        if not self._skill.behaviour.uses_corpus:
+            return self.response(passage=passage, instruction=instruction, config=config)
+        if self.corpus is None:
+            raise RuntimeError(f"the {self.skill_name} skill retrieves from the job's seeds, but got no corpus")
+        return self.response(
+            passage=passage,
+            instruction=instruction,
+            config=config,
+            retriever=self.corpus,
+            seed_id=seed_id,
+            instruction_type=instruction_type,
+        )
 
     def _messages(self, passage: str, instruction: str, answer: dspy.Prediction) -> list[dict]:
         """The sample's conversation: the responder's own turns when it makes several (a follow-up conversation, tool

@@ -43,6 +43,9 @@ PASSAGE_THEN_INSTRUCTION = UserTurn("passage_then_instruction", carries_source=T
 """The source, a blank line, then what to do with it (reading comprehension, extraction, classification, ...)."""
 INSTRUCTION_ONLY = UserTurn("instruction_only", carries_source=False)
 """A self-contained instruction; the source stays in the record's lineage (open-domain QA, puzzles, Fermi, ...)."""
+RETRIEVED_PASSAGES_THEN_QUESTION = UserTurn("retrieved_passages_then_question", carries_source=False)
+"""Numbered retrieved passages ("[1] ...", a blank line apart), then the question: the responder writes it; the
+relevant source stays in the record's `context` (retrieval-augmented generation)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,17 @@ class Behaviour:
     JSON-text `arguments`, `tool_call_id`, `name`; without a leading user turn the skill's user turn is put first),
     `tools` (the OpenAI function schemas offered) and `execution` (the sandbox outcome, `records.EXECUTION_KEYS`).
     Raising `programs.pipeline.InvalidOutput(why)` fails the stage as `invalid_output`."""
+    uses_corpus: bool = False
+    """Whether the responder retrieves from the job's other seeds. The runner then puts the job's seeds into the
+    `UnitSpec` (`programs.retrieval.job_corpus`; a job needs at least two), the worker (and compile) sets the
+    pipeline's `corpus` to a `programs.retrieval.Retriever` over them, and the responder is also called with
+    `retriever=`, `seed_id=` (the unit's seed, whose passages it must not retrieve) and `instruction_type=`."""
+
+
+def _rag_responder(skill: Skill) -> object:
+    from agentinstruct.programs.rag import RagResponder
+
+    return RagResponder(skill)
 
 
 def _calculator(skill: Skill) -> object:
@@ -86,6 +100,7 @@ _BEHAVIOUR: dict[str, Behaviour] = {
     "web_agent": Behaviour(
         responder=lambda skill: importlib.import_module("agentinstruct.programs.web_agent").web_agent_responder(skill)
     ),
+    "rag": Behaviour(user_turn=RETRIEVED_PASSAGES_THEN_QUESTION, responder=_rag_responder, uses_corpus=True),
 }
 """One line per skill. A skill is registered when it has a line here and a data file."""
 
