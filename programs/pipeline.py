@@ -6,6 +6,7 @@ failed stage reported rather than dropped.
 
 from __future__ import annotations
 
+import inspect
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -101,6 +102,8 @@ class AgentInstructPipeline(dspy.Module):
             if skill.behaviour.responder is not None
             else Response(skill.response_demos, skill.demo_passage, skill.wording, skill.response_instruction)
         )
+        # A responder whose forward takes `instruction_type` is told the kind of each instruction it answers.
+        self._response_takes_type = "instruction_type" in inspect.signature(type(self.response).forward).parameters
 
     @property
     def skill(self) -> Skill:
@@ -163,7 +166,7 @@ class AgentInstructPipeline(dspy.Module):
             [
                 lambda p=final_passage, i=final_instruction, t=instruction_type: _run_or_fail(
                     "response",
-                    lambda: self.response(passage=p, instruction=i, config=config),
+                    lambda: self.response(passage=p, instruction=i, config=config, **self._kind(t)),
                     {"transformation": plan.transformation, "instruction_type": t},
                     required=("answer",),
                 )
@@ -186,6 +189,9 @@ class AgentInstructPipeline(dspy.Module):
                 )
             )
         return dspy.Prediction(samples=samples, failures=failures, plan=plan)
+
+    def _kind(self, instruction_type: str) -> dict[str, str]:
+        return {"instruction_type": instruction_type} if self._response_takes_type else {}
 
     def _messages(self, passage: str, instruction: str, answer: dspy.Prediction) -> list[dict]:
         """The sample's conversation: the responder's own turns when it makes several (a follow-up conversation, tool

@@ -41,6 +41,9 @@ PASSAGE_THEN_INSTRUCTION = UserTurn("passage_then_instruction", carries_source=T
 """The source, a blank line, then what to do with it (reading comprehension, extraction, classification, ...)."""
 INSTRUCTION_ONLY = UserTurn("instruction_only", carries_source=False)
 """A self-contained instruction; the source stays in the record's lineage (open-domain QA, puzzles, Fermi, ...)."""
+SOURCE_THEN_CONVERSATION = UserTurn("source_then_conversation", carries_source=False)
+"""A conversation whose first user turn opens with the source (its responder writes every turn); the source is also
+kept in the record's `context`, since later user turns have none and the metrics ground every answer in it."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,15 @@ class Behaviour:
     the skill needs them, `messages` (the whole conversation in OpenAI's shape: `role`, `content`, `tool_calls` with
     JSON-text `arguments`, `tool_call_id`, `name`; without a leading user turn the skill's user turn is put first),
     `tools` (the OpenAI function schemas offered) and `execution` (the sandbox outcome, `records.EXECUTION_KEYS`).
-    Raising `programs.pipeline.InvalidOutput(why)` fails the stage as `invalid_output`."""
+    Raising `programs.pipeline.InvalidOutput(why)` fails the stage as `invalid_output`. A responder whose `forward`
+    takes an `instruction_type` keyword is also given the instruction's type (a conversation's kind sets how it
+    follows up)."""
+
+
+def _conversation(skill: Skill) -> object:
+    from agentinstruct.programs.conversation import Conversation
+
+    return Conversation(skill)
 
 
 _BEHAVIOUR: dict[str, Behaviour] = {
@@ -72,6 +83,7 @@ _BEHAVIOUR: dict[str, Behaviour] = {
     "few_shot_reasoning": Behaviour(user_turn=INSTRUCTION_ONLY),
     "data_to_text": Behaviour(),
     "creative_content": Behaviour(),
+    "conversation": Behaviour(user_turn=SOURCE_THEN_CONVERSATION, responder=_conversation),
 }
 """One line per skill. A skill is registered when it has a line here and a data file."""
 
