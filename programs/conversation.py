@@ -24,10 +24,16 @@ from agentinstruct.signatures.conversation import AnswerTurn, FollowUpQuestion
 DEFAULT_EXCHANGES = 3
 FOLLOW_UP_ATTEMPTS = 3
 """Samples of a follow-up question (each with its own seed) before the conversation fails."""
+ANSWER_ATTEMPTS = 2
+"""Samples of an answer before the conversation fails."""
 GENERIC_FOLLOW_UP = "Each follow-up takes something the last answer said and asks more about it."
 """How a conversation follows up when its kind is not known (a responder called without `instruction_type`)."""
 NO_CONVERSATION_YET = "(none yet)"
 MAX_ANSWER_CHARS = 1200
+EXCERPT_SENTENCES = 6
+"""The assistant answers from this many of the text's sentences, those most about the question."""
+EXCERPT_MIN_CHARS = 700
+"""A text this short is given whole."""
 
 _TURN_LABEL = re.compile(r"^\s*(?:\*\*)?(user|assistant|question|answer|follow-?up|q|a)\s*\d*\s*(?:\*\*)?\s*:\s*", re.I)
 _NEW_TURN = re.compile(r"^\s*(?:\*\*)?(?:user|question|follow-?up|q)\s*\d*\s*(?:\*\*)?\s*:", re.I | re.M)
@@ -63,6 +69,23 @@ def follow_up_pattern(instruction: str) -> str:
     """A kind's follow-up pattern: its `answer_format` (what follows 'Answer format:' in the type's instruction)."""
     _, separator, pattern = instruction.partition("Answer format:")
     return pattern.strip() if separator and pattern.strip() else GENERIC_FOLLOW_UP
+
+
+def excerpt(passage: str, question: str, previous_answer: str = "", limit: int = EXCERPT_SENTENCES) -> str:
+    """The lines of the text a question is about, in the text's order: the `limit` sentences sharing the most content
+    words with the question (then with the answer it follows up); the whole text when it is short. A small model
+    answers from a few relevant sentences far more faithfully than from a long text."""
+    from agentinstruct.metrics.grounding import content_stems, sentences
+
+    found = list(sentences(passage))
+    if len(passage) <= EXCERPT_MIN_CHARS or len(found) <= limit:
+        return passage
+    asked, before = content_stems(question), content_stems(previous_answer)
+    scores = [2 * len(asked & content_stems(s)) + len(before & content_stems(s)) for s in found]
+    if not any(scores):
+        return "\n".join(found[:limit])
+    ranked = sorted(range(len(found)), key=lambda i: (-scores[i], i))[:limit]
+    return "\n".join(found[i] for i in sorted(ranked))
 
 
 def transcript(turns: list[dict]) -> str:
@@ -136,7 +159,6 @@ class Conversation(dspy.Module):
         self, passage: str, instruction: str, config: dict | None = None, instruction_type: str | None = None
     ) -> dspy.Prediction:
         from agentinstruct.metrics.skills.conversation import follows_up, same_text
-        from agentinstruct.programs.pipeline import InvalidOutput
 
         config = dict(config or {})
         pattern = self._patterns.get(instruction_type or "", GENERIC_FOLLOW_UP)
@@ -145,15 +167,37 @@ class Conversation(dspy.Module):
         for index in range(self.exchanges):
             if index:
                 question = self._next_question(passage, turns, pattern, config, follows_up, same_text)
-            raw = self.answer(text=passage, conversation=transcript(turns), question=question, config=config).answer
-            answer = clean_answer(raw or "")
-            if not answer:
-                raise InvalidOutput(f"the assistant's answer to user turn {index + 1} is empty")
-            if any(same_text(answer, m["content"], 0.8) for m in turns if m["role"] == "assistant"):
-                raise InvalidOutput(f"the assistant's answer to user turn {index + 1} repeats an earlier answer")
+            answer = self._answer(passage, turns, question, config, same_text)
             turns += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
         turns[0] = {"role": "user", "content": f"{passage}\n\n{turns[0]['content']}"}
         return dspy.Prediction(answer=turns[-1]["content"], messages=turns)
+
+    def _answer(self, passage: str, turns: list[dict], question: str, config: dict, same_text) -> str:
+        """The assistant's answer from the lines of the text the question is about, resampled while it is empty,
+        repeats an earlier answer or is not grounded in the text and the conversation so far."""
+        from agentinstruct.metrics.skills.conversation import ungrounded
+        from agentinstruct.programs.pipeline import InvalidOutput
+
+        previous_answer = turns[-1]["content"] if turns else ""
+        text = excerpt(passage, question, previous_answer)
+        earlier = "\n".join([passage, *(m["content"] for m in turns)])
+        why = "it is empty"
+        for attempt in range(ANSWER_ATTEMPTS):
+            raw = self.answer(
+                text=text, conversation=transcript(turns), question=question, config=_attempt(config, attempt)
+            ).answer
+            answer = clean_answer(raw or "")
+            if not answer:
+                why = "it is empty"
+            elif any(same_text(answer, m["content"], 0.8) for m in turns if m["role"] == "assistant"):
+                why = "it repeats an earlier answer"
+            else:
+                problem = ungrounded(earlier, question, answer)
+                if problem is None:
+                    return answer
+                why = f"it is not grounded in the text: {problem}"
+        turn = len(turns) // 2 + 1
+        raise InvalidOutput(f"no usable answer to user turn {turn} in {ANSWER_ATTEMPTS} tries; last: {why}")
 
     def _next_question(self, passage: str, turns: list[dict], pattern: str, config: dict, follows_up, same_text) -> str:
         """The user simulator's next question on the last answer, resampled while it asks nothing, does not build on
@@ -165,13 +209,8 @@ class Conversation(dspy.Module):
         earlier = "\n".join([passage, *(m["content"] for m in turns)])
         why = "it asks nothing"
         for attempt in range(FOLLOW_UP_ATTEMPTS):
-            # Each retry samples with its own seed (and so gets its own cache entry).
-            call_config = {**config, "seed": int(config.get("seed", 0)) + attempt} if attempt else config
             raw = self.follow_up(
-                how_to_follow_up=pattern,
-                previous_question=previous_question,
-                previous_answer=previous_answer,
-                config=call_config,
+                how_to_follow_up=pattern, previous_answer=previous_answer, config=_attempt(config, attempt)
             ).follow_up
             question = clean_question(raw or "")
             if not question:
@@ -186,6 +225,11 @@ class Conversation(dspy.Module):
         raise InvalidOutput(f"no usable follow-up for user turn {turn} in {FOLLOW_UP_ATTEMPTS} tries; last: {why}")
 
 
+def _attempt(config: dict, attempt: int) -> dict:
+    """The call settings of a retry: its own sampling seed (and so its own cache entry)."""
+    return {**config, "seed": int(config.get("seed", 0)) + attempt} if attempt else config
+
+
 def _answer_demos(demos: list[DemoConversation], demo_source: str) -> list[dspy.Example]:
     """One answer per worked conversation, each at another point of its conversation (the opening, a follow-up, the
     last), so the assistant sees answers with and without a conversation before them."""
@@ -196,9 +240,8 @@ def _answer_demos(demos: list[DemoConversation], demo_source: str) -> list[dspy.
         for question, answer in demo.exchanges[:index]:
             turns += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
         question, answer = demo.exchanges[index]
-        examples.append(
-            dspy.Example(text=demo_source, conversation=transcript(turns), question=question, answer=answer)
-        )
+        text = excerpt(demo_source, question, turns[-1]["content"] if turns else "")
+        examples.append(dspy.Example(text=text, conversation=transcript(turns), question=question, answer=answer))
     return examples
 
 
@@ -207,7 +250,6 @@ def _follow_up_demos(demos: list[DemoConversation]) -> list[dspy.Example]:
     return [
         dspy.Example(
             how_to_follow_up=demo.how_to_follow_up,
-            previous_question=previous[0],
             previous_answer=previous[1],
             follow_up=current[0],
         )

@@ -12,7 +12,7 @@ import dspy
 class AnswerTurn(dspy.Signature):
     """Answer the user's latest question from the text, using the earlier conversation to see what it refers to."""
 
-    text: str = dspy.InputField(desc="The text the conversation is about.")
+    text: str = dspy.InputField(desc="The lines of the text the question is about.")
     conversation: str = dspy.InputField(desc="The conversation so far, one 'User:' or 'Assistant:' turn a line.")
     question: str = dspy.InputField(desc="The user's latest question.")
     answer: str = dspy.OutputField(desc="One to three sentences that answer the question from the text.")
@@ -21,9 +21,8 @@ class AnswerTurn(dspy.Signature):
 class FollowUpQuestion(dspy.Signature):
     """You are the user in a conversation about a text. Write your next question: one short question that builds on
     the assistant's last answer (ask about something it said, or refer to it with 'that' or 'this'), following the
-    way this conversation follows up. Never repeat an earlier question."""
+    way this conversation follows up. Ask something new: never repeat an earlier question."""
 
     how_to_follow_up: str = dspy.InputField(desc="How this conversation's follow-up questions go.")
-    previous_question: str = dspy.InputField(desc="The question the assistant just answered.")
     previous_answer: str = dspy.InputField(desc="The assistant's last answer.")
     follow_up: str = dspy.OutputField(desc="The user's next question, one line ending with '?'.")

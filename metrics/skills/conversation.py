@@ -222,12 +222,22 @@ def _exchange_views(view: PairView):
         earlier += f"\n{question}\n{answer}"
 
 
+def ungrounded(earlier: str, question: str, answer: str) -> str | None:
+    """Why an answer is not grounded in the text and the conversation before it (`earlier`), or None: it invents
+    names or figures, states what the text does not support, contradicts it, or copies a long stretch of it."""
+    pair = PairView(earlier, question, answer)
+    for check in (invented_details, unsupported_statement, contradicts_passage, copies_passage):
+        reason = check(pair)
+        if reason:
+            return reason
+    return None
+
+
 def _ungrounded_answer(view: PairView) -> str | None:
     for index, pair in _exchange_views(view):
-        for check in (invented_details, unsupported_statement, contradicts_passage, copies_passage):
-            reason = check(pair)
-            if reason:
-                return f"assistant turn {index + 1}: {reason}"
+        reason = ungrounded(pair.passage, pair.instruction, pair.response)
+        if reason:
+            return f"assistant turn {index + 1}: {reason}"
     return None
 
 
