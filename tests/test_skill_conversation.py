@@ -9,7 +9,13 @@ from dspy.utils import DummyLM
 from agentinstruct.metrics.skills.conversation import exchanges, follows_up
 from agentinstruct.metrics.text import PairView
 from agentinstruct.metrics.validators import validate
-from agentinstruct.programs.conversation import Conversation, clean_answer, clean_question, parse_transcript
+from agentinstruct.programs.conversation import (
+    Conversation,
+    clean_answer,
+    clean_question,
+    excerpt,
+    parse_transcript,
+)
 from agentinstruct.programs.pipeline import InvalidOutput
 from agentinstruct.programs.skills import get_skill
 from agentinstruct.signatures.skill_data import data_path, load_skill_data
@@ -209,6 +215,26 @@ def test_the_responder_resamples_an_unlinked_follow_up_then_fails_with_why():
     lm = DummyLM([SCRIPT[0], unlinked, unlinked, unlinked])
     with dspy.context(lm=lm), pytest.raises(InvalidOutput, match="does not build on the answer"):
         Conversation(get_skill(SKILL))(passage=SOURCE, instruction=GOOD_TURNS[0][0], config={"seed": 7})
+
+
+def test_the_responder_resamples_an_ungrounded_answer_then_fails_with_why():
+    invented = {"answer": "Mayor Harald Quist built 45 hotels by the harbor in 1998."}
+    lm = DummyLM([invented, *SCRIPT])
+    with dspy.context(lm=lm):
+        result = Conversation(get_skill(SKILL))(passage=SOURCE, instruction=GOOD_TURNS[0][0], config={"seed": 3})
+    assert result.messages[1]["content"] == GOOD_TURNS[0][1]
+
+    lm = DummyLM([invented, invented])
+    with dspy.context(lm=lm), pytest.raises(InvalidOutput, match="user turn 1 in 2 tries; last: it is not grounded"):
+        Conversation(get_skill(SKILL))(passage=SOURCE, instruction=GOOD_TURNS[0][0], config={"seed": 3})
+
+
+def test_the_assistant_reads_the_lines_of_a_long_text_the_question_is_about():
+    long_text = " ".join(f"Filler sentence number {n} talks about nothing much at all." for n in range(20))
+    long_text += " The ferry carries 38 cars. " + long_text
+    lines = excerpt(long_text, "How many cars does the ferry carry?").splitlines()
+    assert len(lines) == 6 and "The ferry carries 38 cars." in lines
+    assert excerpt(SOURCE, "How many cars?") == SOURCE  # a short text is given whole
 
 
 def test_the_pipeline_fails_a_conversation_it_cannot_make_as_invalid_output(echo_lm):
