@@ -136,14 +136,16 @@ class PairView:
     def embedding_text(self) -> str:
         """What diversity is measured on: the instruction and its response, not the (shared) passage; for a multi-turn
         record every user and assistant turn (tool calls by name and arguments), so conversations that share a last
-        exchange are not taken for duplicates."""
+        exchange are not taken for duplicates. The (shared) passage is left out of the turns that quote it, such as a
+        conversation's first user turn, so conversations on one text are not taken for duplicates either."""
         if not self.multi_turn:
             return f"{self.instruction}\n{self.response}"
         parts = []
         for message in self.messages:
             if message.get("role") not in ("user", "assistant"):
                 continue
-            parts.append(message.get("content") or "")
+            content = message.get("content") or ""
+            parts.append(content.replace(self.passage, " ").strip() if self.passage else content)
             for call in message.get("tool_calls") or ():
                 function = call.get("function") or {}
                 parts.append(f"{function.get('name')}({function.get('arguments')})")

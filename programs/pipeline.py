@@ -6,6 +6,7 @@ failed stage reported rather than dropped.
 
 from __future__ import annotations
 
+import inspect
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -105,6 +106,7 @@ class AgentInstructPipeline(dspy.Module):
         self.corpus = None
         """For a skill whose responder retrieves (`Behaviour.uses_corpus`): the `programs.retrieval.Retriever` over
         the job's seeds, set by whoever runs the pipeline (`UnitWorker`, compile). Not part of the program's state."""
+        self._response_takes_type = "instruction_type" in inspect.signature(type(self.response).forward).parameters
 
     @property
     def skill(self) -> Skill:
@@ -192,19 +194,14 @@ class AgentInstructPipeline(dspy.Module):
         return dspy.Prediction(samples=samples, failures=failures, plan=plan)
 
     def _respond(self, passage: str, instruction: str, instruction_type: str, seed_id: str, config: dict):
-        """The responder's answer; a responder that retrieves also gets the corpus, the unit's seed and the type."""
-        if not self._skill.behaviour.uses_corpus:
-            return self.response(passage=passage, instruction=instruction, config=config)
-        if self.corpus is None:
-            raise RuntimeError(f"the {self.skill_name} skill retrieves from the job's seeds, but got no corpus")
-        return self.response(
-            passage=passage,
-            instruction=instruction,
-            config=config,
-            retriever=self.corpus,
-            seed_id=seed_id,
-            instruction_type=instruction_type,
-        )
+        """The responder's answer. A responder whose forward takes `instruction_type` is told the kind of instruction
+        it answers; one that retrieves (`Behaviour.uses_corpus`) also gets the corpus and the unit's seed."""
+        extra: dict = {"instruction_type": instruction_type} if self._response_takes_type else {}
+        if self._skill.behaviour.uses_corpus:
+            if self.corpus is None:
+                raise RuntimeError(f"the {self.skill_name} skill retrieves from the job's seeds, but got no corpus")
+            extra.update(retriever=self.corpus, seed_id=seed_id, instruction_type=instruction_type)
+        return self.response(passage=passage, instruction=instruction, config=config, **extra)
 
     def _messages(self, passage: str, instruction: str, answer: dspy.Prediction) -> list[dict]:
         """The sample's conversation: the responder's own turns when it makes several (a follow-up conversation, tool

@@ -46,6 +46,9 @@ INSTRUCTION_ONLY = UserTurn("instruction_only", carries_source=False)
 RETRIEVED_PASSAGES_THEN_QUESTION = UserTurn("retrieved_passages_then_question", carries_source=False)
 """Numbered retrieved passages ("[1] ...", a blank line apart), then the question: the responder writes it; the
 relevant source stays in the record's `context` (retrieval-augmented generation)."""
+SOURCE_THEN_CONVERSATION = UserTurn("source_then_conversation", carries_source=False)
+"""A conversation whose first user turn opens with the source (its responder writes every turn); the source is also
+kept in the record's `context`, since later user turns have none and the metrics ground every answer in it."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,9 @@ class Behaviour:
     the skill needs them, `messages` (the whole conversation in OpenAI's shape: `role`, `content`, `tool_calls` with
     JSON-text `arguments`, `tool_call_id`, `name`; without a leading user turn the skill's user turn is put first),
     `tools` (the OpenAI function schemas offered) and `execution` (the sandbox outcome, `records.EXECUTION_KEYS`).
-    Raising `programs.pipeline.InvalidOutput(why)` fails the stage as `invalid_output`."""
+    Raising `programs.pipeline.InvalidOutput(why)` fails the stage as `invalid_output`. A responder whose `forward`
+    takes an `instruction_type` keyword is also given the instruction's type (a conversation's kind sets how it
+    follows up)."""
     uses_corpus: bool = False
     """Whether the responder retrieves from the job's other seeds. The runner then puts the job's seeds into the
     `UnitSpec` (`programs.retrieval.job_corpus`; a job needs at least two), the worker (and compile) sets the
@@ -80,6 +85,12 @@ def _calculator(skill: Skill) -> object:
     from agentinstruct.programs.calculator import calculator_responder
 
     return calculator_responder(skill)
+
+
+def _conversation(skill: Skill) -> object:
+    from agentinstruct.programs.conversation import Conversation
+
+    return Conversation(skill)
 
 
 _BEHAVIOUR: dict[str, Behaviour] = {
@@ -101,6 +112,7 @@ _BEHAVIOUR: dict[str, Behaviour] = {
         responder=lambda skill: importlib.import_module("agentinstruct.programs.web_agent").web_agent_responder(skill)
     ),
     "rag": Behaviour(user_turn=RETRIEVED_PASSAGES_THEN_QUESTION, responder=_rag_responder, uses_corpus=True),
+    "conversation": Behaviour(user_turn=SOURCE_THEN_CONVERSATION, responder=_conversation),
 }
 """One line per skill. A skill is registered when it has a line here and a data file."""
 
