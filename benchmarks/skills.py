@@ -43,7 +43,13 @@ def main() -> int:
     quiet_libraries()
     summary = generate(
         GenerateConfig(
-            skill=args.skill, seeds=args.seeds, n=args.n, out=args.out, lm=args.lm, api_base=args.api_base, seed=args.seed
+            skill=args.skill,
+            seeds=args.seeds,
+            n=args.n,
+            out=args.out,
+            lm=args.lm,
+            api_base=args.api_base,
+            seed=args.seed,
         )
     )
     rows = datasets.load_from_disk(args.out)["train"]

@@ -33,7 +33,8 @@ _QUESTION_START = re.compile(
     r"convert|simplify|expand|provide|argue|propose|recommend|in your own words|in a short|in one|in two|in three|"
     r"replace|remove|delete|capitali[sz]e|redact|reword|shorten|correct|fix|format|normali[sz]e|annotate|"
     r"highlight|mark|change|make|turn|add|insert|translate|summari[sz]e|extract|label|tag|draft|compose|narrate|"
-    r"announce)\b",
+    r"announce|open|search|click|go to|navigate|visit|scroll|enter|submit|book|buy|sign up|log in|look up|"
+    r"implement|refactor|optimi[sz]e|review|debug|test|document|port)\b",
     re.IGNORECASE,
 )
 _TASK_VERB = re.compile(
@@ -42,7 +43,9 @@ _TASK_VERB = re.compile(
     r"evaluate|discuss|infer|restate|rephrase|paraphrase|put|sort|outline|show|tell|suggest|assess|analy[sz]e|"
     r"justify|interpret|define|predict|translate|convert|simplify|expand|provide|argue|propose|recommend|replace|"
     r"remove|delete|capitali[sz]e|redact|reword|shorten|correct|fix|format|normali[sz]e|annotate|highlight|mark|"
-    r"change|make|turn|add|insert|extract|label|tag|draft|compose|narrate|announce)\b",
+    r"change|make|turn|add|insert|extract|label|tag|draft|compose|narrate|announce|open|search|click|go to|navigate|"
+    r"visit|scroll|enter|submit|book|buy|sign up|log in|look up|implement|refactor|optimi[sz]e|review|debug|test|"
+    r"document|port)\b",
     re.IGNORECASE,
 )
 _NOT_IN_PASSAGE = re.compile(

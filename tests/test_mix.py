@@ -195,11 +195,15 @@ def test_score_uses_each_rows_skill_and_counts_unknown_ones(tmp_path, mlflow_uri
 @pytest.mark.parametrize("skill", skill_names())
 def test_compile_works_for_every_skill(skill, echo_everywhere, text_seeds, tmp_path, mlflow_uri):
     from agentinstruct.optimizers import CompileConfig, compile_program, program_metadata
+    from agentinstruct.programs import get_skill
+    from agentinstruct.seeds import BUNDLED_CORPUS
 
+    # A skill of code seeds alone (tool use) compiles on the bundled source files.
+    seeds = text_seeds if "text" in get_skill(skill).seed_kinds else BUNDLED_CORPUS / "code"
     result = compile_program(
         CompileConfig(
             skill=skill,
-            seeds=str(text_seeds),
+            seeds=str(seeds),
             optimizer="bootstrap",
             out=str(tmp_path / "program.json"),
             val_fraction=0.3,
