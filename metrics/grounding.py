@@ -20,7 +20,7 @@ def _word_set(text: str) -> frozenset[str]:
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
 _NUMBER = re.compile(r"(?<![\w.])[-−]?\$?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?")
-_NUMBER_WORDS = {
+CARDINAL_WORDS = {
     "zero": 0,
     "one": 1,
     "two": 2,
@@ -49,6 +49,10 @@ _NUMBER_WORDS = {
     "seventy": 70,
     "eighty": 80,
     "ninety": 90,
+}
+"""Number words from zero to ninety, by value (compounds like "forty-two" are read in two parts)."""
+_NUMBER_WORDS = {
+    **CARDINAL_WORDS,
     "hundred": 100,
     "thousand": 1000,
     "million": 1_000_000,

@@ -152,6 +152,34 @@ class PairView:
         return "\n".join(part for part in parts if part)
 
 
+def tool_calls(view: PairView) -> list[tuple[int, dict]]:
+    """(message index, call) for every tool call of the conversation's assistant turns, in order."""
+    return [
+        (index, call)
+        for index, message in enumerate(view.messages)
+        if message.get("role") == "assistant"
+        for call in message.get("tool_calls") or ()
+    ]
+
+
+def call_name(call: dict) -> str:
+    return str((call.get("function") or {}).get("name") or "")
+
+
+def call_arguments(call: dict) -> dict | None:
+    """A call's arguments as an object ({} when it has none); None when they are not a JSON object."""
+    import json
+
+    raw = (call.get("function") or {}).get("arguments")
+    if isinstance(raw, dict):
+        return raw
+    try:
+        parsed = json.loads(raw) if isinstance(raw, str) and raw.strip() else {}
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
 _NUMBERED = re.compile(r"\[(\d+)\] ")
 
 

@@ -18,7 +18,7 @@ import json
 import re
 from functools import lru_cache, partial
 
-from agentinstruct.metrics.text import PairView
+from agentinstruct.metrics.text import PairView, call_arguments, call_name, tool_calls
 from agentinstruct.metrics.validators import Validator, asks_something, copies_demo
 
 _ABSENT = re.compile(
@@ -39,31 +39,6 @@ def _functions(view: PairView) -> dict[str, dict]:
         if isinstance(function, dict) and isinstance(function.get("name"), str):
             found[function["name"]] = function
     return found
-
-
-def _calls(view: PairView) -> list[tuple[int, dict]]:
-    """(turn index, call) for every tool call of the conversation, in order."""
-    return [
-        (index, call)
-        for index, message in enumerate(view.messages)
-        if message.get("role") == "assistant"
-        for call in message.get("tool_calls") or ()
-    ]
-
-
-def _name(call: dict) -> str:
-    return str((call.get("function") or {}).get("name") or "")
-
-
-def _arguments(call: dict) -> dict | None:
-    raw = (call.get("function") or {}).get("arguments")
-    if isinstance(raw, dict):
-        return raw
-    try:
-        parsed = json.loads(raw) if isinstance(raw, str) and raw.strip() else {}
-    except ValueError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
 
 
 def _final(view: PairView) -> str:
@@ -148,29 +123,29 @@ def _off_the_tools(view: PairView) -> str | None:
 
 def _unlisted_call(view: PairView) -> str | None:
     offered = _functions(view)
-    for _, call in _calls(view):
-        if _name(call) not in offered:
+    for _, call in tool_calls(view):
+        if call_name(call) not in offered:
             offered_names = ", ".join(offered) or "none"
-            return f"a call names {_name(call)!r}, which is not among the offered tools ({offered_names})"
+            return f"a call names {call_name(call)!r}, which is not among the offered tools ({offered_names})"
     return None
 
 
 def _invalid_arguments(view: PairView) -> str | None:
     offered = _functions(view)
-    for _, call in _calls(view):
-        function = offered.get(_name(call))
+    for _, call in tool_calls(view):
+        function = offered.get(call_name(call))
         if function is None:
             continue  # `unlisted_call` says so
-        arguments = _arguments(call)
+        arguments = call_arguments(call)
         if arguments is None:
-            return f"the arguments of {_name(call)} are not a JSON object"
+            return f"the arguments of {call_name(call)} are not a JSON object"
         schema = function.get("parameters") or {"type": "object", "properties": {}}
         extra = sorted(set(arguments) - set(schema.get("properties") or {}))
         if extra:
-            return f"the call to {_name(call)} passes {', '.join(extra)}, which its schema does not have"
+            return f"the call to {call_name(call)} passes {', '.join(extra)}, which its schema does not have"
         errors = sorted(_validator_for(json.dumps(schema, sort_keys=True)).iter_errors(arguments), key=str)
         if errors:
-            return f"the arguments of {_name(call)} break its schema: {errors[0].message}"
+            return f"the arguments of {call_name(call)} break its schema: {errors[0].message}"
     return None
 
 
@@ -178,9 +153,9 @@ def _invented_argument(view: PairView) -> str | None:
     from agentinstruct.programs.tool_schemas import grounded
 
     offered = _functions(view)
-    for index, call in _calls(view):
-        function = offered.get(_name(call))
-        arguments = _arguments(call)
+    for index, call in tool_calls(view):
+        function = offered.get(call_name(call))
+        arguments = call_arguments(call)
         if function is None or not arguments:
             continue
         said = [
@@ -193,7 +168,9 @@ def _invented_argument(view: PairView) -> str | None:
         for key, value in arguments.items():
             if key in properties and not grounded(value, properties[key], evidence):
                 shown = json.dumps(value, ensure_ascii=False)
-                return f"{_name(call)} is called with {key}={shown}, which neither the user nor a tool result states"
+                return (
+                    f"{call_name(call)} is called with {key}={shown}, which neither the user nor a tool result states"
+                )
     return None
 
 
@@ -210,7 +187,7 @@ def _broken_tool_turns(view: PairView) -> str | None:
                 if not call_id or call_id in seen:
                     return f"a tool call has a missing or repeated id: {call_id!r}"
                 seen.add(call_id)
-                pending[call_id] = _name(call)
+                pending[call_id] = call_name(call)
         elif role == "tool":
             call_id = message.get("tool_call_id")
             if call_id not in pending:
@@ -233,7 +210,7 @@ def _no_final_answer(view: PairView) -> str | None:
 
 def _answered_without_tools(view: PairView) -> str | None:
     final = _final(view)
-    if view.messages and not _calls(view) and final and not is_question(final) and not says_absent(final):
+    if view.messages and not tool_calls(view) and final and not is_question(final) and not says_absent(final):
         return "the assistant answers without calling a tool, asking for a value or saying a tool is absent"
     return None
 

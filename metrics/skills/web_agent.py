@@ -8,12 +8,11 @@ tool turn lists, see `programs/web_page.py`), so they judge records made elsewhe
 
 from __future__ import annotations
 
-import json
 import re
 from functools import partial
 
 from agentinstruct.metrics.grounding import digit_numbers
-from agentinstruct.metrics.text import PairView, words
+from agentinstruct.metrics.text import PairView, call_arguments, call_name, tool_calls, words
 from agentinstruct.metrics.validators import Validator, asks_something, copies_demo
 from agentinstruct.programs.web_page import ARGUMENTS, CLICKABLE, SELECTABLE, TYPABLE, Element, listed_elements
 
@@ -24,31 +23,6 @@ _BROWSER_TASK = re.compile(
     r"sign|log|buy|order|pay|register|subscribe|apply|return|use|sort|filter|download|report|contact|pick)\b",
     re.IGNORECASE,
 )
-
-
-def _calls(view: PairView) -> list[tuple[int, dict]]:
-    """(message index, tool call) for every tool call of the conversation, in order."""
-    return [
-        (index, call)
-        for index, message in enumerate(view.messages)
-        if message.get("role") == "assistant"
-        for call in message.get("tool_calls") or ()
-    ]
-
-
-def _name(call: dict) -> str:
-    return str((call.get("function") or {}).get("name") or "")
-
-
-def _arguments(call: dict) -> dict | None:
-    raw = (call.get("function") or {}).get("arguments")
-    if isinstance(raw, dict):
-        return raw
-    try:
-        value = json.loads(raw or "")
-    except (TypeError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _first_user(view: PairView) -> str:
@@ -68,7 +42,7 @@ def _no_task(view: PairView) -> str | None:
 
 
 def _no_actions(view: PairView) -> str | None:
-    calls = _calls(view)
+    calls = tool_calls(view)
     if not calls:
         return "the response takes no browser action (no tool calls)"
     if len(calls) > MAX_ACTIONS:
@@ -78,8 +52,8 @@ def _no_actions(view: PairView) -> str | None:
 
 def _unknown_action(view: PairView) -> str | None:
     offered = {str((t.get("function") or {}).get("name")) for t in view.tools} or set(ARGUMENTS)
-    for _, call in _calls(view):
-        name = _name(call)
+    for _, call in tool_calls(view):
+        name = call_name(call)
         if name not in ARGUMENTS or name not in offered:
             return f"the response calls '{name}', which is not a browser action offered"
     return None
@@ -103,10 +77,10 @@ def _argument_problem(name: str, arguments: dict | None) -> str | None:
 
 
 def _bad_arguments(view: PairView) -> str | None:
-    for _, call in _calls(view):
-        name = _name(call)
+    for _, call in tool_calls(view):
+        name = call_name(call)
         if name in ARGUMENTS:
-            problem = _argument_problem(name, _arguments(call))
+            problem = _argument_problem(name, call_arguments(call))
             if problem:
                 return f"{name} is called with {problem}"
     return None
@@ -123,12 +97,12 @@ def _known_elements(view: PairView, before: int) -> dict[int, Element]:
 
 def _targets(view: PairView):
     """(action name, its arguments, the element it names or None, the element id) for every call with an id."""
-    for index, call in _calls(view):
-        arguments = _arguments(call)
+    for index, call in tool_calls(view):
+        arguments = call_arguments(call)
         if not arguments or not isinstance(arguments.get("element_id"), int):
             continue
         element_id = arguments["element_id"]
-        yield _name(call), arguments, _known_elements(view, index).get(element_id), element_id
+        yield call_name(call), arguments, _known_elements(view, index).get(element_id), element_id
 
 
 def _unknown_element(view: PairView) -> str | None:
@@ -155,14 +129,14 @@ def _wrong_role(view: PairView) -> str | None:
 
 
 def _no_stop(view: PairView) -> str | None:
-    calls = _calls(view)
-    if calls and not any(_name(call) == "stop" for _, call in calls):
+    calls = tool_calls(view)
+    if calls and not any(call_name(call) == "stop" for _, call in calls):
         return "the action sequence never ends with stop"
     return None
 
 
 def _action_after_stop(view: PairView) -> str | None:
-    names = [_name(call) for _, call in _calls(view)]
+    names = [call_name(call) for _, call in tool_calls(view)]
     if "stop" in names and names.index("stop") != len(names) - 1:
         return f"the response acts after stop ({names[names.index('stop') + 1]})"
     return None
@@ -171,14 +145,14 @@ def _action_after_stop(view: PairView) -> str | None:
 def _missing_observation(view: PairView) -> str | None:
     """Every call is answered by a tool turn with its id before the next assistant turn (the OpenAI chat shape)."""
     messages = view.messages
-    for index, call in _calls(view):
+    for index, call in tool_calls(view):
         answered = set()
         for message in messages[index + 1 :]:
             if message.get("role") != "tool":
                 break
             answered.add(message.get("tool_call_id"))
         if call.get("id") not in answered:
-            return f"the call {_name(call)} ({call.get('id')}) has no tool turn with what the page showed"
+            return f"the call {call_name(call)} ({call.get('id')}) has no tool turn with what the page showed"
     return None
 
 
@@ -187,7 +161,7 @@ def _empty_rationale(view: PairView) -> str | None:
         if message.get("role") == "assistant" and message.get("tool_calls"):
             rationale = message.get("content") or ""
             if len(words(rationale)) < MIN_RATIONALE_WORDS:
-                action = _name(message["tool_calls"][0])
+                action = call_name(message["tool_calls"][0])
                 return f"the {action} action has no rationale ({rationale.strip()!r})"
     return None
 
