@@ -67,6 +67,9 @@ class Behaviour:
     Raising `programs.pipeline.InvalidOutput(why)` fails the stage as `invalid_output`. A responder whose `forward`
     takes an `instruction_type` keyword is also given the instruction's type (a conversation's kind sets how it
     follows up)."""
+    runs_code: bool = False
+    """Whether the responder runs generated code (in `agentinstruct.sandbox`): a job refuses to start where the sandbox
+    cannot run, rather than spend LM calls on pairs that could never be verified."""
     uses_corpus: bool = False
     """Whether the responder retrieves from the job's other seeds. The runner then puts the job's seeds into the
     `UnitSpec` (`programs.retrieval.job_corpus`; a job needs at least two), the worker (and compile) sets the
@@ -106,7 +109,7 @@ _BEHAVIOUR: dict[str, Behaviour] = {
     "few_shot_reasoning": Behaviour(user_turn=INSTRUCTION_ONLY),
     "data_to_text": Behaviour(),
     "creative_content": Behaviour(),
-    "coding": Behaviour(responder=coding_responder),
+    "coding": Behaviour(responder=coding_responder, runs_code=True),
     "tool_use": Behaviour(user_turn=INSTRUCTION_ONLY, responder=tool_use_responder),
     "web_agent": Behaviour(
         responder=lambda skill: importlib.import_module("agentinstruct.programs.web_agent").web_agent_responder(skill)

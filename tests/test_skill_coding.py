@@ -556,3 +556,18 @@ def test_generate_stores_verified_records_with_their_execution(tmp_path, mlflow_
         answer = parse_answer(row["messages"][1]["content"])
         assert answer is not None and answer.language == PYTHON and "from solution import" in answer.tests
         assert validate(view_of(row["messages"], execution=execution), SKILL) == {}
+
+
+def test_a_coding_run_without_the_sandbox_is_refused_before_any_lm_call(tmp_path, monkeypatch, capsys):
+    from agentinstruct.cli import main
+
+    monkeypatch.setattr(sandbox, "sandbox_available", lambda: "bwrap (bubblewrap) is not installed: install it")
+    monkeypatch.setattr("agentinstruct.lm.build_lm", lambda *args, **kwargs: pytest.fail("an LM was built"))
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "arith.py").write_text(SEED)
+    out = tmp_path / "out"
+    assert main(["generate", "--skill", SKILL, "--seeds", str(seeds), "--out", str(out), "--n", "2", "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert "coding skill runs the code it writes in a sandbox" in error and "bubblewrap) is not installed" in error
+    assert "Traceback" not in error and not out.exists()
