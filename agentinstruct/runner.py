@@ -334,12 +334,7 @@ def load_job(config: GenerateConfig, skill_name: str):
     from agentinstruct.programs.retrieval import job_corpus
 
     skill = get_skill(skill_name)
-    if skill.behaviour.runs_code:
-        from agentinstruct.sandbox import sandbox_available
-
-        reason = sandbox_available()
-        if reason is not None:
-            raise UserError(f"the {skill.name} skill runs the code it writes in a sandbox, unusable here: {reason}")
+    skill.check_runnable()
     seed_set = load_seeds(
         config.seeds, text_field=config.text_field, max_chars=config.max_chars, kinds=skill.seed_kinds
     )

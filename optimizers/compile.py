@@ -419,6 +419,7 @@ def _compile_program(config: CompileConfig, show_progress: bool) -> CompileResul
 
     config.validate()
     skill = get_skill(config.skill)
+    skill.check_runnable()
     seeds = load_seeds(
         config.seeds, text_field=config.text_field, max_chars=config.max_chars, kinds=skill.seed_kinds
     ).seeds

@@ -180,6 +180,19 @@ class Skill:
             return ()
         return tuple(module.VALIDATORS)
 
+    def check_runnable(self) -> None:
+        """Refuse a job this machine cannot run, before any LM call.
+
+        Raises:
+            UserError: The skill runs the code it writes, and the sandbox cannot run here.
+        """
+        if self.behaviour.runs_code:
+            from agentinstruct.sandbox import sandbox_available
+
+            reason = sandbox_available()
+            if reason is not None:
+                raise UserError(f"the {self.name} skill runs the code it writes in a sandbox, unusable here: {reason}")
+
     def eligible_types(self, transformation: str) -> list[InstructionType]:
         return [t for t in self.instruction_types if t.eligible_after(transformation)]
 
