@@ -16,8 +16,6 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from agentinstruct.errors import UserError
-from agentinstruct.programs.coding import coding_responder
-from agentinstruct.programs.tool_use import tool_use_responder
 from agentinstruct.signatures.agents import InstructionType, RefinementGoal, TransformationAgent
 from agentinstruct.signatures.skill_data import SkillData, SkillDataError, Wording, available_skills, data_path
 from agentinstruct.signatures.skill_data import load_skill_data as _load_data
@@ -77,6 +75,27 @@ class Behaviour:
     `retriever=`, `seed_id=` (the unit's seed, whose passages it must not retrieve) and `instruction_type=`."""
 
 
+# Responder factories import their module when a pipeline is built, so loading the registry stays light.
+
+
+def _coding(skill: Skill) -> object:
+    from agentinstruct.programs.coding import coding_responder
+
+    return coding_responder(skill)
+
+
+def _tool_use(skill: Skill) -> object:
+    from agentinstruct.programs.tool_use import tool_use_responder
+
+    return tool_use_responder(skill)
+
+
+def _web_agent(skill: Skill) -> object:
+    from agentinstruct.programs.web_agent import web_agent_responder
+
+    return web_agent_responder(skill)
+
+
 def _rag_responder(skill: Skill) -> object:
     from agentinstruct.programs.rag import RagResponder
 
@@ -109,11 +128,9 @@ _BEHAVIOUR: dict[str, Behaviour] = {
     "few_shot_reasoning": Behaviour(user_turn=INSTRUCTION_ONLY),
     "data_to_text": Behaviour(),
     "creative_content": Behaviour(),
-    "coding": Behaviour(responder=coding_responder, runs_code=True),
-    "tool_use": Behaviour(user_turn=INSTRUCTION_ONLY, responder=tool_use_responder),
-    "web_agent": Behaviour(
-        responder=lambda skill: importlib.import_module("agentinstruct.programs.web_agent").web_agent_responder(skill)
-    ),
+    "coding": Behaviour(responder=_coding, runs_code=True),
+    "tool_use": Behaviour(user_turn=INSTRUCTION_ONLY, responder=_tool_use),
+    "web_agent": Behaviour(responder=_web_agent),
     "rag": Behaviour(user_turn=RETRIEVED_PASSAGES_THEN_QUESTION, responder=_rag_responder, uses_corpus=True),
     "conversation": Behaviour(user_turn=SOURCE_THEN_CONVERSATION, responder=_conversation),
 }
