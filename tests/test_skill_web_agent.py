@@ -330,6 +330,15 @@ def _bad_cases():
         "ungrounded_answer": conversation(
             page, TASK, [scroll, (Action("stop", {"answer": "The shop closes at 19:30."}), "The page says so.")]
         ),
+        # Both seen in the embedded model's kept rows before these checks existed.
+        "stops_without_acting": conversation(
+            page, "Select the largest cake size on the order form.", [(stop[0], "The answer is on the page.")]
+        ),
+        "answer_off_page": conversation(
+            page,
+            TASK,
+            [scroll, (Action("stop", {"answer": "The swimming pool charges an operating levy."}), "I found it.")],
+        ),
     }
 
 

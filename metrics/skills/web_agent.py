@@ -183,6 +183,46 @@ def _ungrounded_answer(view: PairView) -> str | None:
     return None
 
 
+_ACTING_TASK = re.compile(
+    r"\b(?:select|choose|pick|fill|type|enter|search|open|click|tick|submit|send|sign|book|scroll|go to|navigate)\b",
+    re.IGNORECASE,
+)
+_CANNOT = re.compile(
+    r"\b(?:cannot|can['’]t|could not|couldn['’]t|not possible|impossible|no such|not (?:on|offer|offered|shown|listed|"
+    r"available)|does not (?:have|offer|show|list)|doesn['’]t (?:have|offer|show|list))\b",
+    re.IGNORECASE,
+)
+
+
+def _stops_without_acting(view: PairView) -> str | None:
+    """A task that asks to act on the page (select, fill in, search, open, ...) answered by stopping at once, when the
+    answer does not say the task cannot be done there."""
+    calls = tool_calls(view)
+    if not calls or any(call_name(call) != "stop" for _, call in calls):
+        return None
+    if _ACTING_TASK.search(view.instruction) and not _CANNOT.search(view.response):
+        return "the task asks to act on the page, but the agent stopped without a single action"
+    return None
+
+
+def _answer_off_page(view: PairView) -> str | None:
+    """A final answer whose content words are mostly on no page the agent saw (nor in the task): an answer from
+    elsewhere (the worked example, the model's memory), not from the page."""
+    from agentinstruct.metrics.grounding import content_stems
+
+    if _CANNOT.search(view.response):
+        return None
+    answer = content_stems(view.response)
+    if len(answer) < 2:
+        return None
+    shown = " ".join(m.get("content") or "" for m in view.messages if m.get("role") in ("user", "tool"))
+    seen = content_stems(shown) | content_stems(view.instruction)
+    share = len(answer & seen) / len(answer)
+    if share < 0.5:
+        return f"the answer is mostly words no page showed ({share:.0%} of its content words are on the pages)"
+    return None
+
+
 VALIDATORS: tuple[Validator, ...] = (
     Validator("no_page", _no_page),
     Validator("no_task", _no_task),
@@ -198,4 +238,6 @@ VALIDATORS: tuple[Validator, ...] = (
     Validator("empty_rationale", _empty_rationale),
     Validator("no_final_answer", _no_final_answer),
     Validator("ungrounded_answer", _ungrounded_answer),
+    Validator("stops_without_acting", _stops_without_acting),
+    Validator("answer_off_page", _answer_off_page),
 )
