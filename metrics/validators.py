@@ -699,6 +699,36 @@ def copies_demo(view: PairView, skill: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=64)
+def _demo_stems(skill: str) -> frozenset[str]:
+    from agentinstruct.metrics.grounding import content_stems
+    from agentinstruct.programs.skills import get_skill
+
+    return frozenset().union(*(content_stems(text) for text in get_skill(skill).demo_texts()))
+
+
+def borrows_demo_topic(view: PairView, skill: str) -> str | None:
+    """The conversation talks about the worked example's subject, not the source's: a content word of the demo that
+    the source never uses recurs in three or more turns (a small model that answers "the ferry ..." about a text on a
+    lighthouse, because the demo was about a ferry). Number words do not count."""
+    from agentinstruct.metrics.grounding import CARDINAL_WORDS, content_stems
+
+    if not view.passage:
+        return None
+    own = content_stems(view.passage)
+    said = [m.get("content") or "" for m in view.messages if m.get("role") in ("user", "assistant")] or [
+        view.instruction,
+        view.response,
+    ]
+    said[0] = said[0].replace(view.passage, " ")
+    counts = Counter(key for text in said for key in content_stems(text))
+    ignored = own | _GENERIC_TASK_STEMS | content_stems(" ".join(CARDINAL_WORDS))
+    borrowed = sorted(w for w, n in counts.items() if n >= 3 and w in _demo_stems(skill) and w not in ignored)
+    if borrowed:
+        return f"it is about the worked example's subject, not the source's ({', '.join(borrowed[:3])})"
+    return None
+
+
 VALIDATORS: tuple[Validator, ...] = (
     Validator("empty_turn", _empty),
     Validator("length", _length),

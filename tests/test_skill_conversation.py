@@ -113,6 +113,14 @@ BAD = {
     "copies_demo": conversation(
         [("Why did Osterby replace its diesel ferry with an electric one?", "The text does not say."), *GOOD_TURNS[1:]]
     ),
+    # As the embedded model wrote it: a whole conversation about the worked example's ferry, on a text without one.
+    "borrows_demo_topic": conversation(
+        [
+            ("How did the ferry change the levee town?", "The ferry made the levee town quieter."),
+            ("Why is that ferry quieter?", "That ferry is quieter because the town built the levee in 1998."),
+            ("Who likes the quieter ferry?", "The farmers downstream like the quieter ferry."),
+        ]
+    ),
     "off_topic": conversation(_swap(GOOD_TURNS, 0, question="Which Italian painter decorated the Sistine Chapel?")),
     "unlinked_follow_up": conversation(_swap(GOOD_TURNS, 2, question="What is the capital city of France?")),
     "repeated_question": conversation(
