@@ -1,5 +1,6 @@
-"""Generated datasets train in TRL's SFTTrainer as they are on disk: a multi-turn dataset and a tool-use dataset, each
-written through the project's record path (`records.make_record`) and the store `generate` writes with, then
+"""Generated datasets train in TRL's SFTTrainer as they are on disk: a multi-turn dataset and a tool-use dataset (the
+latter with conversations the `tool_use` pipeline itself generates, on a scripted LM), each written through the
+project's record path (`records.make_record`) and the store `generate` writes with, then
 `datasets.load_from_disk(DIR)["train"]` handed to `SFTTrainer` unchanged (no column mapping, no conversion).
 
 The model is the embedded Gemma 3 270M, loaded from its GGUF by transformers (`gguf_file=`, needs the `gguf` package;
@@ -113,6 +114,17 @@ def _tool_use_samples():
             tools=[WEATHER, calculator_schema()],
         ),
     ]
+    # Tool-use conversations as the skill's own pipeline generates them (a scripted LM stands in for the model).
+    from test_skill_tool_use import TEMPERATURE_CODE, _scripted
+
+    from agentinstruct.programs import AgentInstructPipeline
+
+    pipeline = AgentInstructPipeline(get_skill("tool_use"))
+    _, scripted = _scripted()
+    with scripted:
+        generated = [s for draw in range(2) for s in pipeline(seed=TEMPERATURE_CODE, seed_id="t", draw=draw).samples]
+    assert generated and all(sample.tools for sample in generated)
+    samples += generated
     # A calculator conversation as the Fermi responder writes it with tool turns (DummyLM stands in for the teacher).
     skill = get_skill("fermi")
     question = "How many loaves of bread does a town of 20,000 people eat in a week?"
