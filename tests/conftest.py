@@ -74,12 +74,12 @@ def text_seeds(tmp_path):
     return folder
 
 
-class FieldEchoEngine:
-    """A DSPy engine that answers whatever output fields a request asks for, from the request's own input: a
-    stand-in teacher for every skill's field names (DummyLM needs them listed in advance).
+class FieldsEngine:
+    """A DSPy engine for tests: writes every output field a request asks for with `answers(fields, inputs)` (the
+    request's input fields by name), in DSPy's chat-adapter format. Subclasses say what the fields hold."""
 
-    Sources are echoed back; instructions ask about the source's first sentences; responses quote a source sentence.
-    """
+    def answers(self, fields: list[str], inputs: dict[str, str]) -> dict[str, str]:
+        raise NotImplementedError
 
     def complete(self, request):
         import re
@@ -90,6 +90,35 @@ class FieldEchoEngine:
         requirement = text[text.rfind("Respond with") :] if "Respond with" in text else ""
         fields = [f for f in re.findall(r"\[\[ ## (\w+) ## \]\]", requirement) if f != "completed"]
         inputs = dict(re.findall(r"\[\[ ## (\w+) ## \]\]\n(.*?)(?=\n\n\[\[ ## |\Z)", text, re.DOTALL))
+        values = self.answers(fields, inputs)
+        output = "\n\n".join(f"[[ ## {f} ## ]]\n{values[f]}" for f in fields) + "\n\n[[ ## completed ## ]]"
+        return Response(
+            id=None,
+            model=request.model,
+            message=Message.assistant((TextPart(output),)),
+            finish_reason="stop",
+            usage=Usage(input_tokens=10, output_tokens=10),
+        )
+
+    def stream(self, request):
+        from dspy.lm15 import response_to_events
+
+        return response_to_events(self.complete(request))
+
+    def close(self) -> None:
+        pass
+
+
+class FieldEchoEngine(FieldsEngine):
+    """A DSPy engine that answers whatever output fields a request asks for, from the request's own input: a
+    stand-in teacher for every skill's field names (DummyLM needs them listed in advance).
+
+    Sources are echoed back; instructions ask about the source's first sentences; responses quote a source sentence.
+    """
+
+    def answers(self, fields: list[str], inputs: dict[str, str]) -> dict[str, str]:
+        import re
+
         source = next((v for k, v in inputs.items() if k not in ("suggestions",) and len(v) > 80), "")
         sentences = [s for s in re.split(r"(?<=[.!?])\s+", source) if len(s.split()) >= 4] or ["The text says little."]
 
@@ -106,22 +135,7 @@ class FieldEchoEngine:
                 return "\n".join(f"What does the text say about {topic(s)}?" for s in sentences[:2])
             return sentences[0]
 
-        output = "\n\n".join(f"[[ ## {f} ## ]]\n{value(f)}" for f in fields) + "\n\n[[ ## completed ## ]]"
-        return Response(
-            id=None,
-            model=request.model,
-            message=Message.assistant((TextPart(output),)),
-            finish_reason="stop",
-            usage=Usage(input_tokens=10, output_tokens=10),
-        )
-
-    def stream(self, request):
-        from dspy.lm15 import response_to_events
-
-        return response_to_events(self.complete(request))
-
-    def close(self) -> None:
-        pass
+        return {field: value(field) for field in fields}
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import os
 import datasets
 import dspy
 import pytest
+from conftest import FieldsEngine
 from dspy.utils import DummyLM
 
 from agentinstruct import sandbox
@@ -492,7 +493,7 @@ def double(x):
 '''
 
 
-class CodingEngine:
+class CodingEngine(FieldsEngine):
     """A stand-in teacher for the coding skill's fields: the same right code and tests whatever it is asked."""
 
     ANSWERS = {
@@ -505,30 +506,8 @@ class CodingEngine:
         "explanation": "add returns the sum of its arguments, and double adds a number to itself.",
     }
 
-    def complete(self, request):
-        import re
-
-        from dspy.lm15 import Message, Response, TextPart, Usage
-
-        text = request.messages[-1].text or ""
-        requirement = text[text.rfind("Respond with") :]
-        fields = [f for f in re.findall(r"\[\[ ## (\w+) ## \]\]", requirement) if f != "completed"]
-        output = "\n\n".join(f"[[ ## {f} ## ]]\n{self.ANSWERS[f]}" for f in fields) + "\n\n[[ ## completed ## ]]"
-        return Response(
-            id=None,
-            model=request.model,
-            message=Message.assistant((TextPart(output),)),
-            finish_reason="stop",
-            usage=Usage(input_tokens=10, output_tokens=10),
-        )
-
-    def stream(self, request):
-        from dspy.lm15 import response_to_events
-
-        return response_to_events(self.complete(request))
-
-    def close(self) -> None:
-        pass
+    def answers(self, fields: list[str], inputs: dict[str, str]) -> dict[str, str]:
+        return {field: self.ANSWERS[field] for field in fields}
 
 
 @needs_sandbox

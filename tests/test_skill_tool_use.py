@@ -4,11 +4,11 @@ model, down to records stored by the project's store and read back by `datasets`
 
 import copy
 import json
-import re
 
 import datasets
 import dspy
 import pytest
+from conftest import FieldsEngine
 
 from agentinstruct.metrics.text import view_of
 from agentinstruct.metrics.validators import validate
@@ -365,7 +365,7 @@ def test_the_missing_parameter_case_that_calls_without_the_value_fails():
 # --------------------------------------------------------------------------------------------------------------------
 
 
-class ScriptEngine:
+class ScriptEngine(FieldsEngine):
     """A DSPy engine answering each requested output field from a script: a fixed text, or a function of the
     request's last turn (so an argument can depend on the parameter asked for)."""
 
@@ -373,35 +373,14 @@ class ScriptEngine:
         self.script = script
         self.asked: list[str] = []
 
-    def complete(self, request):
-        from dspy.lm15 import Message, Response, TextPart, Usage
-
-        text = request.messages[-1].text or ""
-        requirement = text[text.rfind("Respond with") :] if "Respond with" in text else ""
-        fields = [f for f in re.findall(r"\[\[ ## (\w+) ## \]\]", requirement) if f != "completed"]
-        inputs = dict(re.findall(r"\[\[ ## (\w+) ## \]\]\n(.*?)(?=\n\n\[\[ ## |\Z)", text, re.DOTALL))
+    def answers(self, fields: list[str], inputs: dict[str, str]) -> dict[str, str]:
         self.asked += fields
 
         def value(name):
             entry = self.script.get(name, "")
             return entry(inputs) if callable(entry) else entry
 
-        output = "\n\n".join(f"[[ ## {f} ## ]]\n{value(f)}" for f in fields) + "\n\n[[ ## completed ## ]]"
-        return Response(
-            id=None,
-            model=request.model,
-            message=Message.assistant((TextPart(output),)),
-            finish_reason="stop",
-            usage=Usage(input_tokens=10, output_tokens=10),
-        )
-
-    def stream(self, request):
-        from dspy.lm15 import response_to_events
-
-        return response_to_events(self.complete(request))
-
-    def close(self) -> None:
-        pass
+        return {field: value(field) for field in fields}
 
 
 REQUEST = "What is 25 degrees Celsius in Fahrenheit?"
