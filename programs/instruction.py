@@ -42,7 +42,7 @@ class InstructionGeneration(dspy.Module):
     ) -> None:
         super().__init__()
         self.per_agent = per_agent
-        self._source, self._output = wording.source, plural(wording.instruction)
+        self._source, self._noun, self._output = wording.source, wording.instruction, plural(wording.instruction)
         signature = instruction_signature(wording)
         self.agents = {}
         for kind in types:
@@ -53,5 +53,12 @@ class InstructionGeneration(dspy.Module):
             self.agents[kind.name] = predictor
 
     def forward(self, passage: str, instruction_type: str, config: dict | None = None) -> dspy.Prediction:
+        from agentinstruct.programs.pipeline import NothingUsable
+
         raw = getattr(self.agents[instruction_type](**{self._source: passage}, config=config or {}), self._output)
-        return dspy.Prediction(instructions=split_instructions(raw, self.per_agent), raw=raw)
+        instructions = split_instructions(raw, self.per_agent)
+        if not instructions:
+            shown = " ".join((raw or "").split())
+            said = f"'{shown[:160]}...'" if len(shown) > 160 else f"'{shown}'" if shown else "nothing"
+            raise NothingUsable(f"no {self._noun} that asks something on a line of its own in {said}")
+        return dspy.Prediction(instructions=instructions, raw=raw)

@@ -73,6 +73,17 @@ class InvalidOutput(Exception):
     as `invalid_output` with that message."""
 
 
+class NothingUsable(Exception):
+    """Raised by a stage's module whose model output holds nothing it can use, with what the output was: the stage
+    fails as `empty_output` with that message."""
+
+
+STAGE_ATTEMPTS = 3
+"""How many samples a stage draws before an empty or unusable output counts as its failure. A small model often
+writes one unusable output and a usable one on the next sample; an endpoint model rarely needs a second. LM errors
+are not re-sampled here: the endpoint client retries those."""
+
+
 class _StageFailed(Exception):
     def __init__(self, failure: StageFailure) -> None:
         self.failure = failure
@@ -86,11 +97,16 @@ class AgentInstructPipeline(dspy.Module):
         types_per_seed: How many instruction-type agents run per seed (drawn among the types eligible after the
             seed's transformation).
         per_agent: The most instructions kept from one agent's output.
+        attempts: How many samples a stage draws (each with its own sampling seed) before an empty or unusable output
+            counts as that stage's failure.
     """
 
-    def __init__(self, skill: Skill, types_per_seed: int = 2, per_agent: int = 2) -> None:
+    def __init__(
+        self, skill: Skill, types_per_seed: int = 2, per_agent: int = 2, attempts: int = STAGE_ATTEMPTS
+    ) -> None:
         super().__init__()
         self.skill_name = skill.name
+        self.attempts = attempts
         self._skill = skill
         self.types_per_seed = types_per_seed
         self.transformation = ContentTransformation(skill.transformations, skill.demo_passage)
@@ -133,8 +149,10 @@ class AgentInstructPipeline(dspy.Module):
         try:
             passage = _run_stage(
                 "transformation",
-                lambda: self.transformation(text=seed, transformation=plan.transformation, config=config).transformed,
+                lambda cfg: self.transformation(text=seed, transformation=plan.transformation, config=cfg).transformed,
                 context,
+                config=config,
+                attempts=self.attempts,
             )
         except _StageFailed as failed:
             return dspy.Prediction(samples=samples, failures=[failed.failure], plan=plan)
@@ -169,8 +187,10 @@ class AgentInstructPipeline(dspy.Module):
             [
                 lambda p=final_passage, i=final_instruction, t=instruction_type: _run_or_fail(
                     "response",
-                    lambda: self._respond(p, i, t, seed_id or seed_id_of(seed), config),
+                    lambda cfg: self._respond(p, i, t, seed_id or seed_id_of(seed), cfg),
                     {"transformation": plan.transformation, "instruction_type": t},
+                    config=config,
+                    attempts=self.attempts,
                     required=("answer",),
                 )
                 for instruction_type, final_passage, final_instruction, _ in to_answer
@@ -217,12 +237,12 @@ class AgentInstructPipeline(dspy.Module):
         context = {"transformation": transformation, "instruction_type": instruction_type}
         outcome = _run_or_fail(
             "instruction_generation",
-            lambda: (
-                self.instruction_generation(
-                    passage=passage, instruction_type=instruction_type, config=config
-                ).instructions
+            lambda cfg: (
+                self.instruction_generation(passage=passage, instruction_type=instruction_type, config=cfg).instructions
             ),
             context,
+            config=config,
+            attempts=self.attempts,
         )
         return instruction_type, outcome
 
@@ -233,10 +253,12 @@ class AgentInstructPipeline(dspy.Module):
         for goal in plan.refinement_goals:
             refined = _run_or_fail(
                 "refinement",
-                lambda g=goal, p=final_passage, i=final_instruction: self.refinement(
-                    passage=p, instruction=i, goal=g, config=config
+                lambda cfg, g=goal, p=final_passage, i=final_instruction: self.refinement(
+                    passage=p, instruction=i, goal=g, config=cfg
                 ),
                 context,
+                config=config,
+                attempts=self.attempts,
                 required=("passage", "instruction"),
                 reject=lambda edit, p=final_passage: _broken_refinement(edit, p),
             )
@@ -257,30 +279,58 @@ def _run_or_fail(stage: str, call, context: dict[str, str], **checks):
         return failed.failure
 
 
+def attempt_config(config: dict, attempt: int) -> dict:
+    """The request settings of a stage's `attempt`-th sample: the first is the plan's own (so a draw that succeeds at
+    once is the same request it always was); each later one gets its own sampling seed, hence its own sample and
+    cache entry."""
+    if attempt == 0 or "seed" not in config:
+        return config
+    return {**config, "seed": (config["seed"] * 1_000_003 + attempt) % 2**31}
+
+
 def _run_stage(
     stage: str,
-    call,
+    call: Callable[[dict], Any],
     context: dict[str, str],
+    *,
+    config: dict,
+    attempts: int = 1,
     required: tuple[str, ...] = (),
     reject: Callable[[Any], str | None] | None = None,
 ):
-    """Run one stage, turning LM errors, unparseable output, empty output and output `reject` objects to (it returns
-    why) into a `StageFailure`.
+    """Run one stage, `call(config)`, up to `attempts` times: an output that cannot be parsed, is empty, is invalid,
+    or that `reject` objects to (it returns why) is sampled again with the next attempt's seed; after the last
+    attempt it becomes the stage's `StageFailure` (its detail says how many samples were drawn). LM errors and
+    other exceptions end the stage at once.
 
-    A failed stage's calls are also taken out of DSPy's trace: the pipeline discarded their output, so an optimizer
+    A failed sample's calls are also taken out of DSPy's trace: the pipeline discarded their output, so an optimizer
     must not turn them into demonstrations.
     """
+    for attempt in range(attempts):
+        try:
+            return _sample_stage(stage, call, context, attempt_config(config, attempt), required, reject)
+        except _StageFailed as failed:
+            retryable = failed.failure.reason in ("parse_failure", "empty_output", "invalid_output")
+            if not retryable or attempt == attempts - 1:
+                if attempts > 1 and retryable:
+                    failed.failure.detail = f"{failed.failure.detail} (after {attempts} samples)"
+                raise
+
+
+def _sample_stage(stage, call, context, config, required, reject):
     from dspy.utils.exceptions import AdapterParseError, LMError
 
     trace = dspy.settings.trace
     mark = len(trace) if trace is not None else 0
     try:
         try:
-            result = call()
+            result = call(config)
         except AdapterParseError as exc:
             raise _StageFailed(StageFailure(stage, "parse_failure", _short(exc), **context)) from exc
         except InvalidOutput as exc:
             raise _StageFailed(StageFailure(stage, "invalid_output", _short(exc), **context)) from exc
+        except NothingUsable as exc:
+            raise _StageFailed(StageFailure(stage, "empty_output", _short(exc), **context)) from exc
         except Exception as exc:  # whatever ends this stage ends only this stage; it is reported, never dropped
             reason = "lm_error" if isinstance(exc, LMError) else "error"
             raise _StageFailed(StageFailure(stage, reason, f"{type(exc).__name__}: {_short(exc)}", **context)) from exc

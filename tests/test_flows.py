@@ -152,3 +152,82 @@ def test_a_refinement_that_breaks_the_instruction_is_reported_and_undone(pipelin
 def test_lines_that_ask_nothing_are_not_instructions():
     text = "This is a question that asks:\n(B) The wing stalls at high angles of attack.\nWhy does the wing stall?"
     assert split_instructions(text, limit=5) == ["Why does the wing stall?"]
+
+
+class _FirstInstructionsUnusable:
+    """An engine (on the echo engine's answers) whose first `bad` instruction outputs ask nothing, as the embedded
+    model's often do, and whose later ones are usable."""
+
+    def __init__(self, bad: int) -> None:
+        import threading
+
+        from conftest import FieldEchoEngine
+
+        self.echo, self.bad, self.lock, self.instruction_calls = FieldEchoEngine(), bad, threading.Lock(), []
+
+    def engine(self):
+        outer = self
+
+        class Engine(type(self.echo)):
+            def answers(self, fields, inputs):
+                values = outer.echo.answers(fields, inputs)
+                if "questions" in fields:
+                    with outer.lock:
+                        outer.instruction_calls.append(fields)
+                        if len(outer.instruction_calls) <= outer.bad:
+                            values["questions"] = "The passage is about a river.\nNo question here"
+                return values
+
+        return Engine()
+
+
+def _traced_predictors(pipeline, trace) -> set[str]:
+    names = {id(p): name for name, p in pipeline.named_predictors()}
+    return {names[id(predictor)] for predictor, _, _ in trace}
+
+
+def test_an_unusable_instruction_output_is_sampled_again_with_a_new_seed(pipeline):
+    lm_engine = _FirstInstructionsUnusable(bad=2)
+    with dspy.context(lm=dspy.LM("echo/retry", engine=lm_engine.engine(), cache=False), trace=[]):
+        prediction = pipeline(seed=SEED, seed_id="abc", refine_rounds=0)
+        traced = list(dspy.settings.trace)
+    assert not [f for f in prediction.failures if f.stage == "instruction_generation"]
+    assert prediction.samples
+    # two agents, each sampled a second time after its unusable first output
+    assert len(lm_engine.instruction_calls) == 4
+    instruction_outputs = [out for p, _, out in traced if "questions" in out]
+    assert len(instruction_outputs) == 2 and all("?" in out.questions for out in instruction_outputs)
+
+
+def test_an_agent_unusable_in_every_sample_fails_with_what_it_wrote(pipeline):
+    lm_engine = _FirstInstructionsUnusable(bad=10**6)
+    with dspy.context(lm=dspy.LM("echo/retry", engine=lm_engine.engine(), cache=False), trace=[]):
+        prediction = pipeline(seed=SEED, seed_id="abc", refine_rounds=0)
+        traced = _traced_predictors(pipeline, dspy.settings.trace)
+    failures = [f for f in prediction.failures if f.stage == "instruction_generation"]
+    assert prediction.samples == [] and len(failures) == len(prediction.plan.instruction_types)
+    assert len(lm_engine.instruction_calls) == 3 * len(failures)
+    for failure in failures:
+        assert failure.reason == "empty_output"
+        assert "'The passage is about a river. No question here'" in failure.detail
+        assert failure.detail.endswith("(after 3 samples)")
+    assert not any(name.startswith("instruction_generation.") for name in traced)
+
+
+def test_each_attempt_samples_with_its_own_seed_and_the_first_is_the_plan_s():
+    from agentinstruct.programs.pipeline import attempt_config
+
+    config = {"seed": 12345}
+    assert attempt_config(config, 0) is config
+    seeds = {attempt_config(config, k)["seed"] for k in range(5)}
+    assert len(seeds) == 5 and all(0 <= s < 2**31 for s in seeds)
+    assert attempt_config({}, 2) == {}
+
+
+def test_one_attempt_means_no_second_sample():
+    lm_engine = _FirstInstructionsUnusable(bad=10**6)
+    single = AgentInstructPipeline(get_skill("reading_comprehension"), attempts=1)
+    with dspy.context(lm=dspy.LM("echo/retry", engine=lm_engine.engine(), cache=False)):
+        prediction = single(seed=SEED, seed_id="abc", refine_rounds=0)
+    assert len(lm_engine.instruction_calls) == len(prediction.plan.instruction_types)
+    assert all("after" not in f.detail for f in prediction.failures)
