@@ -586,9 +586,117 @@ def run_tests(code: str, tests: str, language: str, count: int) -> RunOutcome:
     return RunOutcome(command, result.exit_code, passed, failed, output[-OUTPUT_CHARS:], note, loaded)
 
 
-def execution_record(main: RunOutcome, buggy: RunOutcome | None) -> dict:
-    """The record's `execution` column for a run (and, for a task about a bug, the run against the buggy code)."""
+_PROBE = """import math
+import sys
+
+{imports}
+
+{cases}
+
+for index, case in enumerate([{names}]):
+    try:
+        value = case()
+    except BaseException as exc:
+        print(f"{marker} {{index}} raised {{type(exc).__name__}}")
+    else:
+        print(f"{marker} {{index}} returned {{value!r}}"[:400])
+sys.stdout.flush()
+"""
+_ASKS_FOR_VALUE = re.compile(r"\b(?:returns?|outputs?|prints?|predict\w*|result)\b", re.IGNORECASE)
+MAX_OBSERVED_CHARS = 120
+
+
+def asks_for_a_value(instruction: str) -> bool:
+    """Whether the task asks what the code returns or prints: its answer's prose is the point, so the tests' expected
+    values are not taken from a run (they would make a wrong prediction look checked)."""
+    return bool(_EXPLAIN.search(instruction) and _ASKS_FOR_VALUE.search(instruction))
+
+
+def _checked_call(line: str, names: Sequence[str]) -> tuple[str, str] | None:
+    """(the call under test, the expected value) of a Python assert line `assert CALL == VALUE` (either side) or
+    `assert math.isclose(CALL, VALUE)`, where only CALL uses one of `names`; None for any other assert."""
+    try:
+        tree = ast.parse(line)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Assert):
+        return None
+    test = tree.body[0].test
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq):
+        sides = test.left, test.comparators[0]
+    elif isinstance(test, ast.Call) and ast.unparse(test.func) == "math.isclose" and len(test.args) == 2:
+        sides = test.args[0], test.args[1]
+    else:
+        return None
+    texts = [ast.unparse(side) for side in sides]
+    calling = [bool(_uses(text, names)) for text in texts]
+    if calling.count(True) != 1:
+        return None
+    return (texts[0], texts[1]) if calling[0] else (texts[1], texts[0])
+
+
+def observe_expected_values(code: str, tests: list[list[str]], names: Sequence[str]) -> tuple[list[list[str]], int]:
+    """The tests of the source's own (Python) code with each checked call's expected value replaced by what the code
+    really returns, as a developer writing tests for code they did not write runs it first: the calls run in the
+    sandbox, once. A test whose call raises, or whose value has no exact literal (an object, NaN), is dropped; a test
+    that is not `assert CALL == VALUE` stays as it was. Returns the tests and how many expected values were taken from
+    the run.
+
+    Raises:
+        SandboxUnavailable: The sandbox cannot run here; nothing was run.
+    """
+    from agentinstruct.sandbox import SandboxLimits, run
+
+    checked = [_checked_call(test[-1], names) for test in tests]
+    probed = [index for index, found in enumerate(checked) if found]
+    if not probed:
+        return tests, 0
+    marker = f"VALUE-{secrets.token_hex(8)}"
+    imported = ", ".join(_uses("\n".join(line for test in tests for line in test), names))
+    cases = []
+    for number, index in enumerate(probed):
+        body = [*tests[index][:-1], f"return {checked[index][0]}"]
+        cases.append(f"def case_{number}():\n" + "\n".join(f"    {line}" for line in body))
+    probe = _PROBE.format(
+        imports=f"from solution import {imported}",
+        cases="\n\n\n".join(cases),
+        names=", ".join(f"case_{number}" for number in range(len(probed))),
+        marker=marker,
+    )
+    result = run(
+        {"solution.py": code, "probe.py": probe}, ["python3", "probe.py"], SandboxLimits(cpu_seconds=5, wall_seconds=20)
+    )
+    returned = dict(re.findall(rf"^{marker} (\d+) returned (.*)$", result.stdout, re.MULTILINE))
+    kept: list[list[str]] = []
+    observed = 0
+    for index, test in enumerate(tests):
+        if index not in probed:
+            kept.append(test)
+            continue
+        value = returned.get(str(probed.index(index)))
+        if value is None or len(value) > MAX_OBSERVED_CHARS or not _is_literal(value):
+            continue
+        call = checked[index][0]
+        check = f"math.isclose({call}, {value})" if isinstance(ast.literal_eval(value), float) else f"{call} == {value}"
+        kept.append([*test[:-1], f"assert {check}"])
+        observed += 1
+    return kept, observed
+
+
+def _is_literal(text: str) -> bool:
+    try:
+        value = ast.literal_eval(text)
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+        return False
+    return repr(value) == text
+
+
+def execution_record(main: RunOutcome, buggy: RunOutcome | None, observed: int = 0) -> dict:
+    """The record's `execution` column for a run (and, for a task about a bug, the run against the buggy code);
+    `observed`: how many of the tests' expected values were taken from running the source's code."""
     detail = f"ran the tests against the answer's code: {main.passed} passed, {main.failed} failed{main.note}"
+    if observed:
+        detail += f"; the expected values of {observed} tests are what the source's code returned when run first"
     if buggy is not None and buggy.loaded:
         detail += f"; against the buggy code from the task: {buggy.passed} passed, {buggy.failed} failed"
     elif buggy is not None:
@@ -706,6 +814,7 @@ class _Attempt:
     main: RunOutcome
     buggy: RunOutcome | None
     changed: bool
+    observed: int = 0
 
     @property
     def verified(self) -> bool:
@@ -783,8 +892,14 @@ class CodingResponder(dspy.Module):
             if len(tests) < 1:
                 why_not.append("no test line that calls the code")
                 continue
-            file = build_test_file(tests, language, names)
+            file, observed = build_test_file(tests, language, names), 0
             try:
+                if keep and language == PYTHON and not asks_for_a_value(instruction):
+                    tests, observed = observe_expected_values(code, tests, names)
+                    if not tests:
+                        why_not.append("no test whose call returns a value (each raised)")
+                        continue
+                    file = build_test_file(tests, language, names)
                 main = run_tests(code, file, language, len(tests))
                 buggy = None
                 if about_bug and source:
@@ -797,13 +912,13 @@ class CodingResponder(dspy.Module):
             changed = keep or source is None or normalised(code) != normalised(source)
             if changed and source and language == PYTHON and asks_for_type_hints(instruction):
                 changed = (annotation_count(code) or 0) > (annotation_count(source) or 0)
-            attempts.append(_Attempt(code, file, len(tests), main, buggy, changed))
+            attempts.append(_Attempt(code, file, len(tests), main, buggy, changed, observed))
             if attempts[-1].verified:
                 break
         if not attempts:
             raise InvalidOutput(f"no runnable answer after {tries} tries: {'; '.join(dict.fromkeys(why_not))}")
         best = max(attempts, key=lambda a: (a.verified, a.main.ok, a.main.passed - a.main.failed))
-        execution = execution_record(best.main, best.buggy)
+        execution = execution_record(best.main, best.buggy, best.observed)
         return self._answer(instruction, best.code, best.tests, language, execution, config, explain=best.verified)
 
     def _code(self, passage: str, instruction: str, language: str, config: dict) -> str | None:

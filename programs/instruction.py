@@ -16,9 +16,17 @@ _LIST_PREFIX = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)]|Q\d*[:.)]|Question\s*\d*[:
 MIN_INSTRUCTION_WORDS = 4
 
 
+_TRIPLE_QUOTES = re.compile(r'^\s*(?:"""|\'\'\'|#+)\s*|\s*(?:"""|\'\'\')\s*$')
+_QUOTE_PAIRS = {'"': '"', "'": "'", "\u201c": "\u201d"}
+
+
 def clean_instruction(line: str) -> str:
-    """An instruction without the list marker or `Question:` label a model may put before it."""
-    return _LIST_PREFIX.sub("", line).strip()
+    """An instruction without the list marker or `Question:` label a model may put before it, the docstring quotes or
+    comment mark a small model writing about code often wraps it in, or quotes around the whole line."""
+    line = _TRIPLE_QUOTES.sub("", _LIST_PREFIX.sub("", line)).strip()
+    if len(line) > 2 and _QUOTE_PAIRS.get(line[0]) == line[-1] and line[0] not in line[1:-1]:
+        line = line[1:-1].strip()
+    return line
 
 
 def split_instructions(text: str, limit: int) -> list[str]:

@@ -149,6 +149,19 @@ def test_a_refinement_that_breaks_the_instruction_is_reported_and_undone(pipelin
     assert invalid and all(f.stage == "refinement" for f in invalid)
 
 
+def test_docstring_quotes_comment_marks_and_wrapping_quotes_are_not_part_of_an_instruction():
+    text = (
+        '"""Translate scale_quantity to JavaScript.\n# Write tests for the edge cases of average.\n'
+        '"Why does the wing stall?"\n"Hello" is which word of the greeting?'
+    )
+    assert split_instructions(text, limit=5) == [
+        "Translate scale_quantity to JavaScript.",
+        "Write tests for the edge cases of average.",
+        "Why does the wing stall?",
+        '"Hello" is which word of the greeting?',
+    ]
+
+
 def test_lines_that_ask_nothing_are_not_instructions():
     text = "This is a question that asks:\n(B) The wing stalls at high angles of attack.\nWhy does the wing stall?"
     assert split_instructions(text, limit=5) == ["Why does the wing stall?"]

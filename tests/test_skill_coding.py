@@ -22,6 +22,7 @@ from agentinstruct.programs.coding import (
     extract_code,
     format_answer,
     keeps_source_code,
+    observe_expected_values,
     parse_answer,
     parse_tests,
     run_tests,
@@ -397,6 +398,48 @@ def test_the_responder_tests_the_source_code_as_it_is():
     assert (execution["tests_passed"], execution["tests_failed"]) == (2, 0)
     assert execution["command"] == "python3 run_tests.py" and "passed test_total_2" in execution["output"]
     assert validate(sample_view(CART, TESTS_TASK, prediction), SKILL) == {}
+
+
+@needs_sandbox
+def test_tests_of_the_source_s_own_code_take_their_expected_values_from_running_it():
+    # The model's expected values are wrong (a 50% discount on 20 is not 15), one call raises, one assert checks
+    # nothing of the code: the run gives the right values, the raising test goes, the other stays.
+    answers = [
+        {"asserts": "assert total([1, 2]) == 4\nassert total([10, 10], 50) == 15\nassert total(None) == 0"},
+        {"explanation": "The tests check a plain sum and a 50% discount."},
+    ]
+    prediction, _ = respond(answers, CART, TESTS_TASK)
+    answer, execution = parse_answer(prediction.answer), prediction.execution
+    assert (
+        "math.isclose(total([1, 2]), 3.0)" in answer.tests and "math.isclose(total([10, 10], 50), 10.0)" in answer.tests
+    )
+    assert "total(None)" not in answer.tests
+    assert (execution["tests_passed"], execution["tests_failed"]) == (2, 0)
+    assert "expected values of 2 tests are what the source's code returned" in execution["detail"]
+    assert validate(sample_view(CART, TESTS_TASK, prediction), SKILL) == {}
+
+
+@needs_sandbox
+def test_a_task_asking_what_the_code_returns_keeps_the_model_s_expected_values():
+    task = "What does total return for [10, 10] with a 50% discount?"
+    answers = [{"asserts": "assert total([10, 10], 50) == 15"}] * 3
+    prediction, _ = respond(answers, CART, task)
+    assert prediction.execution["tests_failed"] == 1
+    assert "source's code returned" not in prediction.execution["detail"]
+    assert "fails_own_tests" in validate(sample_view(CART, task, prediction), SKILL)
+
+
+@needs_sandbox
+def test_observed_values_are_exact_literals_or_the_test_goes():
+    code = "import math\n\n\ndef half(x):\n    return x / 2\n\n\ndef nothing(x):\n    return math.nan\n"
+    tests = [["assert half(3) == 1"], ["assert nothing(1) == 0"], ["y = 4", "assert 2 == half(y)"], ["assert True"]]
+    kept, observed = observe_expected_values(code, tests, ["half", "nothing"])
+    assert kept == [
+        ["assert math.isclose(half(3), 1.5)"],
+        ["y = 4", "assert math.isclose(half(y), 2.0)"],
+        ["assert True"],
+    ]
+    assert observed == 2
 
 
 @needs_sandbox
