@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import dspy
 
 from agentinstruct.programs.starter import StarterPredict
+from agentinstruct.signatures.agents import IDENTITY
 from agentinstruct.signatures.coding import ExplainCode, WriteCode, WriteJavaScriptTests, WritePythonTests
 
 PYTHON, JAVASCRIPT = "python", "javascript"
@@ -830,8 +831,9 @@ class CodingResponder(dspy.Module):
             takes the part it writes from them.
     """
 
-    def __init__(self, demos: Sequence[tuple[str, str, str]]) -> None:
+    def __init__(self, demos: Sequence[tuple[str, str, str]], source_as_is_types: Sequence[str] = ()) -> None:
         super().__init__()
+        self._source_as_is_types = frozenset(source_as_is_types)
         code_demos, python_demos, javascript_demos, explain_demos = [], [], [], []
         for source, task, text in demos:
             answer = parse_answer(text)
@@ -851,7 +853,9 @@ class CodingResponder(dspy.Module):
         self.javascript_tests = StarterPredict(WriteJavaScriptTests, javascript_demos[:MAX_DEMOS])
         self.explain = StarterPredict(ExplainCode, explain_demos[:MAX_DEMOS])
 
-    def forward(self, passage: str, instruction: str, config: dict | None = None) -> dspy.Prediction:
+    def forward(
+        self, passage: str, instruction: str, config: dict | None = None, instruction_type: str | None = None
+    ) -> dspy.Prediction:
         from agentinstruct.programs.pipeline import InvalidOutput
         from agentinstruct.sandbox import SandboxUnavailable
 
@@ -872,6 +876,14 @@ class CodingResponder(dspy.Module):
         ):
             raise InvalidOutput("the task asks about code, but its source holds no Python or JavaScript code")
 
+        # Expected values come from a run only where the source is the seed's code as it was written (never a planted
+        # bug's version, whose behaviour the tests would then pin down) and the task is not to say what it returns.
+        observe = (
+            keep
+            and language == PYTHON
+            and instruction_type in self._source_as_is_types
+            and not asks_for_a_value(instruction)
+        )
         attempts: list[_Attempt] = []
         why_not: list[str] = []
         tries = ATTEMPTS if keep else CODE_ATTEMPTS
@@ -894,7 +906,7 @@ class CodingResponder(dspy.Module):
                 continue
             file, observed = build_test_file(tests, language, names), 0
             try:
-                if keep and language == PYTHON and not asks_for_a_value(instruction):
+                if observe:
                     tests, observed = observe_expected_values(code, tests, names)
                     if not tests:
                         why_not.append("no test whose call returns a value (each raised)")
@@ -968,4 +980,5 @@ def coding_responder(skill) -> CodingResponder:
         elif re.match(r"^\W*(?:write a|implement)\b", task, re.IGNORECASE) and "specification" in outputs:
             source = outputs["specification"]
         demos.append((source, task, answer))
-    return CodingResponder(demos)
+    source_as_is = [kind.name for kind in skill.instruction_types if kind.transformations == (IDENTITY,)]
+    return CodingResponder(demos, source_as_is)

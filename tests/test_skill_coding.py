@@ -371,11 +371,13 @@ def test_code_failing_its_tests_and_tests_missing_the_bug_are_rejected_from_real
     assert set(failures) == {"bug_not_caught"}
 
 
-def respond(answers, passage, instruction):
+def respond(answers, passage, instruction, instruction_type=None):
     responder = coding_responder(get_skill(SKILL))
     lm = DummyLM(answers)
     with dspy.context(lm=lm):
-        prediction = responder(passage=passage, instruction=instruction, config={"seed": 3})
+        prediction = responder(
+            passage=passage, instruction=instruction, config={"seed": 3}, instruction_type=instruction_type
+        )
     return prediction, lm
 
 
@@ -408,7 +410,7 @@ def test_tests_of_the_source_s_own_code_take_their_expected_values_from_running_
         {"asserts": "assert total([1, 2]) == 4\nassert total([10, 10], 50) == 15\nassert total(None) == 0"},
         {"explanation": "The tests check a plain sum and a 50% discount."},
     ]
-    prediction, _ = respond(answers, CART, TESTS_TASK)
+    prediction, _ = respond(answers, CART, TESTS_TASK, "write_tests")
     answer, execution = parse_answer(prediction.answer), prediction.execution
     assert (
         "math.isclose(total([1, 2]), 3.0)" in answer.tests and "math.isclose(total([10, 10], 50), 10.0)" in answer.tests
@@ -420,13 +422,23 @@ def test_tests_of_the_source_s_own_code_take_their_expected_values_from_running_
 
 
 @needs_sandbox
-def test_a_task_asking_what_the_code_returns_keeps_the_model_s_expected_values():
-    task = "What does total return for [10, 10] with a 50% discount?"
-    answers = [{"asserts": "assert total([10, 10], 50) == 15"}] * 3
-    prediction, _ = respond(answers, CART, task)
+@pytest.mark.parametrize(
+    ("task", "instruction_type", "source"),
+    [
+        ("What does total return for [10, 10] with a 50% discount?", "predict_output", CART),
+        # Tests of a planted bug's version would pin the bug down: its values are never taken from a run.
+        (TESTS_TASK, "review_for_bug", BUGGY_CART),
+        (TESTS_TASK, None, CART),
+    ],
+)
+def test_tests_keep_the_model_s_expected_values_unless_the_source_is_the_seed_s_own_code(
+    task, instruction_type, source
+):
+    answers = [{"asserts": "assert total([10, 10], 50) == 15\nassert total([1, 2]) == 3"}] * 3
+    prediction, _ = respond(answers, source, task, instruction_type)
     assert prediction.execution["tests_failed"] == 1
     assert "source's code returned" not in prediction.execution["detail"]
-    assert "fails_own_tests" in validate(sample_view(CART, task, prediction), SKILL)
+    assert "fails_own_tests" in validate(sample_view(source, task, prediction), SKILL)
 
 
 @needs_sandbox
