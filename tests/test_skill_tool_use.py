@@ -257,7 +257,9 @@ def test_the_worked_conversations_of_the_data_file_pass():
     for request, text in skill.response_demos:
         messages = transcript_conversation(parse_transcript(request, text))
         failures = validate(view_of(messages, skill.demo_passage, tools), SKILL)
-        failures.pop("copies_demo", None)  # the demos are the worked example
+        # the demos are the worked example
+        failures.pop("copies_demo", None)
+        assert failures.pop("demo_functions", None), request
         assert failures == {}, request
 
 
@@ -275,6 +277,10 @@ def _arguments(messages, index, arguments):
     return edited
 
 
+def get_tools_of_demo():
+    return tools_from_text(get_skill(SKILL).demo_passage)
+
+
 BAD = {
     "no_tools": (ALL_PARAMETERS, []),
     # a request about the worked example's kitchen, not about the offered temperature functions
@@ -286,6 +292,16 @@ BAD = {
             content="I use 300 grams of flour for 4 servings; how many cups of flour is that for 10 servings?",
         ),
         TOOLS,
+    ),
+    # the worked example's functions offered in place of the seed's (as the embedded model's api listings did)
+    "demo_functions": (
+        _conversation(
+            "How many cups is 250 grams of sugar?",
+            _calling("call_1", "grams_to_cups", {"grams": 250, "ingredient": "sugar"}),
+            _result("call_1", "grams_to_cups", 1.25),
+            _final("250 grams of sugar is 1.25 cups."),
+        ),
+        get_tools_of_demo(),
     ),
     "no_request": (_with(ALL_PARAMETERS, 0, content="Twenty-five degrees Celsius outside today."), TOOLS),
     # the absent case that invents the API it lacks

@@ -263,11 +263,34 @@ def _false_absence(view: PairView) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _demo_function_names() -> frozenset[str]:
+    """The functions of the skill's worked example: those of its code and of every transformation's demo listing."""
+    from agentinstruct.programs.skills import get_skill
+    from agentinstruct.programs.tool_schemas import tools_from_text
+
+    skill = get_skill("tool_use")
+    texts = [skill.demo_passage, *(agent.demo_output for agent in skill.transformations if agent.demo_output)]
+    return frozenset(tool["function"]["name"] for text in texts for tool in tools_from_text(text))
+
+
+def _demo_functions(view: PairView) -> str | None:
+    """Most of the offered functions are the worked example's: a small model that cannot list the seed's functions
+    continues the demo's listing (its names, sometimes with the seed's descriptions), and the conversation is about
+    the example's library, not the user's."""
+    names = list(_functions(view))
+    borrowed = [name for name in names if name in _demo_function_names()]
+    if names and len(borrowed) * 2 >= len(names):
+        return f"the offered functions are the worked example's ({', '.join(borrowed[:4])}), not the seed's"
+    return None
+
+
 VALIDATORS: tuple[Validator, ...] = (
     Validator("no_tools", _no_tools),
     Validator("no_request", _no_request),
     Validator("off_the_tools", _off_the_tools),
     Validator("copies_demo", partial(copies_demo, skill="tool_use")),
+    Validator("demo_functions", _demo_functions),
     Validator("unlisted_call", _unlisted_call),
     Validator("invalid_arguments", _invalid_arguments),
     Validator("invented_argument", _invented_argument),
