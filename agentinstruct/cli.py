@@ -167,7 +167,8 @@ def format_summary(summary) -> str:
             f"  ({', '.join(f'{k}: {v}' for k, v in sorted(summary.failures_by_reason.items()))})"
             if summary.failures
             else ""
-        ),
+        )
+        + (f"; outputs sampled again: {_counts(summary.resampled)}" if summary.resampled else ""),
         f"rejected        {summary.rejected}"
         + (
             f"  ({', '.join(f'{k}: {v}' for k, v in sorted(summary.rejected_by_reason.items()))})"

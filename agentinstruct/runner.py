@@ -240,6 +240,9 @@ class GenerateSummary:
     """Endpoint calls retried, per reason (rate_limited, http_500, timeout, connection, malformed_response, ...)."""
     gave_up: dict[str, int] = field(default_factory=dict)
     """Endpoint calls given up after their last attempt, per reason (each is an lm_error in the failures table)."""
+    resampled: dict[str, int] = field(default_factory=dict)
+    """Stage outputs of this run that were unusable and sampled again, per reason (not failures: the stage went on;
+    a stage whose last sample is unusable too is in `failures`)."""
     peak_inflight: int = 0
     """Most endpoint calls in flight at once in this process (the threads backend; Ray actors count their own)."""
     traces_logged: int = 0
@@ -271,6 +274,8 @@ class _Totals:
     tokens_out: int = 0
     retries: Counter = field(default_factory=Counter)
     gave_up: Counter = field(default_factory=Counter)
+    resampled: Counter = field(default_factory=Counter)
+    """Stage outputs that were unusable and sampled again, by reason (the stage's later sample was used or failed)."""
     judge_calls: int = 0
     judge_parse_failures: int = 0
     tokens_by_model: dict[str, list[int]] = field(default_factory=dict)
@@ -287,6 +292,7 @@ class _Totals:
             counted[1] += used_out
         self.retries.update(outcome["client"]["retries"])
         self.gave_up.update(outcome["client"]["gave_up"])
+        self.resampled.update(outcome.get("resampled") or {})
 
 
 def generate(
@@ -731,7 +737,11 @@ def _summary(config, store: RunStore, seed_set, pid, run_id, counts, totals: _To
         lm_calls=totals.lm_calls,
         tokens_in=totals.tokens_in,
         tokens_out=totals.tokens_out,
-        parse_failure_rate=reasons["parse_failure"] / totals.lm_calls if totals.lm_calls else 0.0,
+        # Every unparseable output: those of failed stages and those sampled again.
+        parse_failure_rate=(
+            (reasons["parse_failure"] + totals.resampled["parse_failure"]) / totals.lm_calls if totals.lm_calls else 0.0
+        ),
+        resampled=dict(totals.resampled),
         wall_seconds=round(wall, 2),
         pairs_per_second=round(pairs / wall, 4) if wall else 0.0,
         program_id=pid,
@@ -854,6 +864,7 @@ def _log_run_outputs(summary: GenerateSummary, store: RunStore, pipeline, card: 
         **{f"rejected_{reason}": count for reason, count in summary.rejected_by_reason.items()},
         **{f"retries_{reason}": count for reason, count in summary.retries.items()},
         **{f"gave_up_{reason}": count for reason, count in summary.gave_up.items()},
+        **{f"resampled_{reason}": count for reason, count in summary.resampled.items()},
         **summary.diversity,
         **{f"judge_{k}": v for k, v in summary.judge.items() if isinstance(v, int | float)},
         **{

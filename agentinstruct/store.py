@@ -498,7 +498,10 @@ def publish_saved_dataset(arrow_path: Path, staging: Path, out: Path) -> None:
 
     with quiet_datasets():
         # Memory-mapped: save_to_disk copies Arrow batches, never Python rows.
-        datasets.DatasetDict({SPLIT: datasets.Dataset.from_file(str(arrow_path))}).save_to_disk(str(staging))
+        records = datasets.Dataset.from_file(str(arrow_path))
+        # An empty dataset would be saved with no shard at all, which `load_from_disk` cannot read back.
+        shards = None if len(records) else {SPLIT: 1}
+        datasets.DatasetDict({SPLIT: records}).save_to_disk(str(staging), num_shards=shards)
     # Left by a version that saved a bare Dataset at the top; load_dataset(out) refuses a folder holding them.
     for stale in [*out.glob("data-*.arrow"), out / "state.json", out / "dataset_info.json"]:
         stale.unlink(missing_ok=True)

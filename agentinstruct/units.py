@@ -209,6 +209,7 @@ class UnitWorker:
             "scores": [_score_data(score) for score in scores],
             "vectors": vectors.tobytes(),
             "failures": failures,
+            "resampled": dict(getattr(prediction, "resampled", None) or {}),
             "calls": log.calls,
             "tokens_in": tokens_in,
             "tokens_out": tokens_out,

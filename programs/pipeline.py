@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,6 +146,7 @@ class AgentInstructPipeline(dspy.Module):
         config = {"seed": plan.sampling_seed}
         samples: list[Sample] = []
         failures: list[StageFailure] = []
+        discarded: list[str] = []  # why each re-sampled output was unusable (appended from the fan-out's threads)
         context = {"transformation": plan.transformation}
         try:
             passage = _run_stage(
@@ -153,15 +155,16 @@ class AgentInstructPipeline(dspy.Module):
                 context,
                 config=config,
                 attempts=self.attempts,
+                discarded=discarded,
             )
         except _StageFailed as failed:
-            return dspy.Prediction(samples=samples, failures=[failed.failure], plan=plan)
+            return dspy.Prediction(samples=samples, failures=[failed.failure], plan=plan, resampled=Counter(discarded))
 
         # Independent calls run together (bounded by the process's in-flight limit): every instruction agent of the
         # seed, then every instruction's refinement chain, then every answer. Results keep the plan's order.
         generated = fan_out(
             [
-                lambda t=instruction_type: self._instructions(passage, t, plan.transformation, config)
+                lambda t=instruction_type: self._instructions(passage, t, plan.transformation, config, discarded)
                 for instruction_type in plan.instruction_types
             ]
         )
@@ -171,7 +174,7 @@ class AgentInstructPipeline(dspy.Module):
                 failures.append(outcome)
             else:
                 drafts += [(instruction_type, instruction) for instruction in outcome]
-        refined = fan_out([lambda d=draft: self._refine(passage, *d, plan, config) for draft in drafts])
+        refined = fan_out([lambda d=draft: self._refine(passage, *d, plan, config, discarded) for draft in drafts])
         to_answer = []
         for (instruction_type, _), (final_passage, final_instruction, goals, undone) in zip(
             drafts, refined, strict=True
@@ -191,6 +194,7 @@ class AgentInstructPipeline(dspy.Module):
                     {"transformation": plan.transformation, "instruction_type": t},
                     config=config,
                     attempts=self.attempts,
+                    discarded=discarded,
                     required=("answer",),
                 )
                 for instruction_type, final_passage, final_instruction, _ in to_answer
@@ -211,7 +215,7 @@ class AgentInstructPipeline(dspy.Module):
                     execution=getattr(answer, "execution", None) or None,
                 )
             )
-        return dspy.Prediction(samples=samples, failures=failures, plan=plan)
+        return dspy.Prediction(samples=samples, failures=failures, plan=plan, resampled=Counter(discarded))
 
     def _respond(self, passage: str, instruction: str, instruction_type: str, seed_id: str, config: dict):
         """The responder's answer. A responder whose forward takes `instruction_type` is told the kind of instruction
@@ -232,7 +236,9 @@ class AgentInstructPipeline(dspy.Module):
             return turns if turns[0].get("role") in ("system", "user") else [user, *turns]
         return [user, {"role": "assistant", "content": answer.answer.strip()}]
 
-    def _instructions(self, passage: str, instruction_type: str, transformation: str, config: dict):
+    def _instructions(
+        self, passage: str, instruction_type: str, transformation: str, config: dict, discarded: list[str]
+    ):
         """One instruction agent's instructions, or its `StageFailure`."""
         context = {"transformation": transformation, "instruction_type": instruction_type}
         outcome = _run_or_fail(
@@ -243,10 +249,13 @@ class AgentInstructPipeline(dspy.Module):
             context,
             config=config,
             attempts=self.attempts,
+            discarded=discarded,
         )
         return instruction_type, outcome
 
-    def _refine(self, passage: str, instruction_type: str, instruction: str, plan: Plan, config: dict):
+    def _refine(
+        self, passage: str, instruction_type: str, instruction: str, plan: Plan, config: dict, discarded: list[str]
+    ):
         """One instruction's Suggester/Editor rounds: (passage, instruction, goals applied, failed rounds)."""
         context = {"transformation": plan.transformation, "instruction_type": instruction_type}
         final_passage, final_instruction, goals, undone = passage, instruction, [], []
@@ -259,6 +268,7 @@ class AgentInstructPipeline(dspy.Module):
                 context,
                 config=config,
                 attempts=self.attempts,
+                discarded=discarded,
                 required=("passage", "instruction"),
                 reject=lambda edit, p=final_passage: _broken_refinement(edit, p),
             )
@@ -295,13 +305,14 @@ def _run_stage(
     *,
     config: dict,
     attempts: int = 1,
+    discarded: list[str] | None = None,
     required: tuple[str, ...] = (),
     reject: Callable[[Any], str | None] | None = None,
 ):
     """Run one stage, `call(config)`, up to `attempts` times: an output that cannot be parsed, is empty, is invalid,
     or that `reject` objects to (it returns why) is sampled again with the next attempt's seed; after the last
-    attempt it becomes the stage's `StageFailure` (its detail says how many samples were drawn). LM errors and
-    other exceptions end the stage at once.
+    attempt it becomes the stage's `StageFailure` (its detail says how many samples were drawn); the reason of each
+    output that was sampled again is appended to `discarded`. LM errors and other exceptions end the stage at once.
 
     A failed sample's calls are also taken out of DSPy's trace: the pipeline discarded their output, so an optimizer
     must not turn them into demonstrations.
@@ -315,6 +326,8 @@ def _run_stage(
                 if attempts > 1 and retryable:
                     failed.failure.detail = f"{failed.failure.detail} (after {attempts} samples)"
                 raise
+            if discarded is not None:
+                discarded.append(failed.failure.reason)
 
 
 def _sample_stage(stage, call, context, config, required, reject):

@@ -114,7 +114,11 @@ def test_faults_are_retried_counted_and_recorded(text_seeds, tmp_path, mlflow_ur
     assert len(failures) == summary["failures"] > 0
     assert failures["reason"].notna().all() and (failures["reason"] != "").all() and failures["detail"].notna().all()
     if served.get("malformed"):
-        assert summary["failures_by_reason"].get("parse_failure", 0) > 0, "malformed answers are parse failures"
+        # an unparseable answer is sampled again (counted), and only a stage whose every sample is one fails
+        unparseable = summary["failures_by_reason"].get("parse_failure", 0) + summary["resampled"].get(
+            "parse_failure", 0
+        )
+        assert unparseable > 0, "malformed answers are counted as unparseable outputs"
     assert sum(summary["failures_by_reason"].values()) == len(failures)
     _assert_exact_and_unique(out, 12)
 
@@ -331,3 +335,23 @@ def test_a_down_endpoint_stops_the_run_in_one_line_and_the_rerun_resumes(text_se
     assert result.returncode == 0, result.stderr
     assert _finished_units(out)[: len(finished)] == finished
     _assert_exact_and_unique(out, 24)
+
+
+def test_a_run_that_kept_no_pair_still_leaves_a_dataset_that_loads(text_seeds, tmp_path, mlflow_uri, capsys):
+    """Found on the embedded model: a run whose every pair failed or was rejected wrote a dataset folder with no
+    shard, and `datasets.load_from_disk(DIR)` raised IndexError."""
+    import datasets
+
+    out = tmp_path / "out"
+    with StubOpenAI(faults=Faults(malformed=1.0)) as stub:
+        assert main(_args(stub.base_url, out, 2, text_seeds)) == 1
+    printed = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    # every answer was unparseable: each stage's two re-sampled outputs count, as do its failed last ones
+    assert summary["resampled"]["parse_failure"] == 2 * summary["failures_by_reason"]["parse_failure"]
+    unparseable = summary["resampled"]["parse_failure"] + summary["failures_by_reason"]["parse_failure"]
+    assert summary["parse_failure_rate"] == pytest.approx(unparseable / summary["lm_calls"])
+    assert f"outputs sampled again: parse_failure {summary['resampled']['parse_failure']}" in printed
+    rows = datasets.load_from_disk(str(out))["train"]
+    assert len(rows) == 0 and "messages" in rows.column_names
+    assert len(datasets.load_dataset("parquet", data_dir=str(out / "failures"))["train"]) > 0

@@ -208,6 +208,7 @@ def test_an_unusable_instruction_output_is_sampled_again_with_a_new_seed(pipelin
     assert prediction.samples
     # two agents, each sampled a second time after its unusable first output
     assert len(lm_engine.instruction_calls) == 4
+    assert prediction.resampled == {"empty_output": 2}
     instruction_outputs = [out for p, _, out in traced if "questions" in out]
     assert len(instruction_outputs) == 2 and all("?" in out.questions for out in instruction_outputs)
 
@@ -220,6 +221,7 @@ def test_an_agent_unusable_in_every_sample_fails_with_what_it_wrote(pipeline):
     failures = [f for f in prediction.failures if f.stage == "instruction_generation"]
     assert prediction.samples == [] and len(failures) == len(prediction.plan.instruction_types)
     assert len(lm_engine.instruction_calls) == 3 * len(failures)
+    assert prediction.resampled == {"empty_output": 2 * len(failures)}
     for failure in failures:
         assert failure.reason == "empty_output"
         assert "'The passage is about a river. No question here'" in failure.detail
