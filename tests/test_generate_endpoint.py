@@ -199,3 +199,30 @@ def test_near_duplicates_and_low_quality_pairs_go_to_the_rejects_table(stub, tex
         assert rejection.split(":", 1)[1] in kept_ids | set(rejects["record_id"])
     summary = json.loads((out / "summary.json").read_text())
     assert summary["rejected"] == len(rejects) and summary["pairs"] == 4
+
+
+def test_a_units_independent_calls_are_in_flight_together(monkeypatch, text_seeds):
+    """A unit's instruction agents, refinement chains and answers run side by side (DSPy's default trace, a list,
+    would make `fan_out` run them one after another), and the unit's result does not depend on it."""
+    from agentinstruct.lm import LMSpec
+    from agentinstruct.metrics.diversity import default_embedding_model_path
+    from agentinstruct.units import UnitSpec, UnitTask, UnitWorker
+
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    seed = sorted(text_seeds.iterdir())[0]
+    with StubOpenAI(latency=0.3) as server:
+        spec = UnitSpec(
+            "reading_comprehension",
+            LMSpec("openai/stub-model", api_base=server.base_url),
+            0,
+            1,
+            {"program_id": "starter", "generator_lm": "openai/stub-model", "run_id": "test"},
+            str(default_embedding_model_path()),
+            8,
+        )
+        worker = UnitWorker(spec)
+        outcome = worker(UnitTask(0, seed.stem, seed.read_text(), str(seed)))
+        plan = outcome["trace"]["plan"]
+        assert len(plan["instruction_types"]) >= 2
+        assert server.peak_inflight >= 2, "one unit's independent calls never overlapped"
+        assert outcome["records"] and outcome["calls"] == len(server.requests)
