@@ -225,4 +225,21 @@ def test_a_units_independent_calls_are_in_flight_together(monkeypatch, text_seed
         plan = outcome["trace"]["plan"]
         assert len(plan["instruction_types"]) >= 2
         assert server.peak_inflight >= 2, "one unit's independent calls never overlapped"
-        assert outcome["records"] and outcome["calls"] == len(server.requests)
+        assert outcome["records"] and outcome["client"]["attempts"] == len(server.requests) <= outcome["calls"]
+
+
+def test_identical_requests_in_flight_together_make_one_call(monkeypatch):
+    """What DSPy's cache did for a unit's calls run one after another: the same request twice costs one call (and a
+    request that differs costs its own)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from agentinstruct.lm import build_lm
+
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    with StubOpenAI(latency=0.5) as server:
+        lm = build_lm("openai/stub-model", server.base_url, cache=False)
+        prompts = ["Summarise: the river froze.", "Summarise: the river froze.", "Summarise: the mill burned."]
+        with ThreadPoolExecutor(3) as pool:
+            answers = list(pool.map(lambda prompt: lm(prompt)[0], prompts))
+        assert answers[0] == answers[1] and answers[2] != answers[0]
+        assert len(server.requests) == 2
