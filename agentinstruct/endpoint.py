@@ -269,6 +269,8 @@ class EndpointEngine:
         self.api_key_env = api_key_env
         self._client = None
         self._client_lock = threading.Lock()
+        self._flights: dict[str, Any] = {}
+        self._flights_lock = threading.Lock()
         self.breaker = breaker_for(self.base_url)
 
     # DSPy saves an LM's engine with the program only when asked to; the state holds no secret.
@@ -306,9 +308,42 @@ class EndpointEngine:
             return self._client
 
     def complete(self, request: Request) -> Response:
-        from dspy.lm15 import ServerError, TimeoutError, TransportError
+        """The answer to `request`; a request identical to one in flight waits for that one's answer.
+
+        A unit's independent calls run side by side (`fan_out`), and some are the same request (two instruction
+        agents proposing the same instruction, say): run one after another, DSPy's cache answered the second. Here
+        the second shares the first's answer instead of making another call; if the first fails, it makes its own.
+        """
+        import copy
+        import json
+        from concurrent.futures import Future
 
         body = chat_body(request)
+        key = json.dumps(body, sort_keys=True)
+        with self._flights_lock:
+            flight = self._flights.get(key)
+            leading = flight is None
+            if leading:
+                flight = self._flights[key] = Future()
+        if not leading:
+            if flight.exception() is None:
+                return copy.deepcopy(flight.result())
+            return self._complete(body, request.model)
+        try:
+            response = self._complete(body, request.model)
+        except BaseException as exc:
+            flight.set_exception(exc)
+            raise
+        else:
+            flight.set_result(response)
+            return response
+        finally:
+            with self._flights_lock:
+                del self._flights[key]
+
+    def _complete(self, body: dict[str, Any], model: str) -> Response:
+        from dspy.lm15 import ServerError, TimeoutError, TransportError
+
         attempt = 0
         while True:
             if self.breaker.down:
@@ -316,7 +351,7 @@ class EndpointEngine:
             try:
                 with _LIMIT.slot():
                     _count("attempt")
-                    return self._post(body, request.model)
+                    return self._post(body, model)
             except _Retry as retry:
                 connection = retry.reason == "connection" and self.wait_for_connection
                 if connection:

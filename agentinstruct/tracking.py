@@ -166,16 +166,24 @@ def mark_killed(run_id: str) -> bool:
 class TraceWriter:
     """Logs one MLflow trace per unit from a background thread: a span for the unit, an event per LM call.
 
-    A bounded queue: when the store falls behind, `submit` waits instead of dropping a trace. `close` returns how
-    many traces were logged and why any failed (each failure is also counted, never lost silently).
+    Traces are written in batches of what queues within `linger` seconds (up to `batch_size`): one transaction stores
+    the spans of the whole batch (MLflow creates each trace from its root span, with its name, tags, state and
+    previews), a second links the batch to the run. Writing each trace on its own (a live span, then MLflow's
+    exporter) took two transactions and about 24 ms of CPU per unit, 3 ms per LM call. A bounded queue: when the store
+    falls behind, `submit` waits instead of dropping a trace. `close` returns how many traces were logged and why any
+    failed (each failure is also counted, never lost silently).
     """
 
-    def __init__(self, run_id: str, experiment_id: str, capacity: int = 512) -> None:
-        import mlflow
+    def __init__(
+        self, run_id: str, experiment_id: str, capacity: int = 512, batch_size: int = 100, linger: float = 1.0
+    ) -> None:
+        from mlflow.tracing.client import TracingClient
 
         self.run_id = run_id
         self.experiment_id = experiment_id
-        self.client = mlflow.MlflowClient(tracking_uri())
+        self.client = TracingClient(tracking_uri())
+        self.batch_size = batch_size  # MLflow links at most 100 traces to a run per request
+        self.linger = linger
         self.logged = 0
         self.failed: list[str] = []
         self._queue: queue.Queue = queue.Queue(maxsize=capacity)
@@ -191,44 +199,83 @@ class TraceWriter:
         return self.logged, self.failed
 
     def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
-            unit, outcome, admitted = item
-            try:
-                with store_lock():
-                    self._log(unit, outcome, admitted)
-                self.logged += 1
-            except Exception as exc:  # counted and reported in the summary; a trace store error never stops a run
-                self.failed.append(f"unit {unit}: {type(exc).__name__}: {str(exc)[:200]}")
+        import time
 
-    def _log(self, unit: list, outcome: dict[str, Any], admitted: dict[str, Any]) -> None:
-        from mlflow.entities import SpanEvent
+        closing = False
+        while not closing:
+            batch = [self._queue.get()]
+            # Gather for up to `linger` seconds: fewer, larger batches (a unit's trace is only that much later).
+            deadline = time.monotonic() + self.linger
+            while batch[-1] is not None and len(batch) < self.batch_size:
+                try:
+                    batch.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                except queue.Empty:
+                    break
+            if batch[-1] is None:
+                closing = True
+                batch.pop()
+            if not batch:
+                continue
+            try:
+                spans = [self._root_span(*item) for item in batch]
+                with store_lock():
+                    self.client.log_spans(self.experiment_id, spans)
+                    self.client.store.link_traces_to_run([span.trace_id for span in spans], self.run_id)
+                self.logged += len(batch)
+            except Exception as exc:  # counted and reported in the summary; a trace store error never stops a run
+                reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+                self.failed.extend(f"unit {unit}: {reason}" for unit, _, _ in batch)
+
+    def _root_span(self, unit: list, outcome: dict[str, Any], admitted: dict[str, Any]):
+        """The unit's trace as one finished root span (MLflow's span entity over an OpenTelemetry span)."""
+        import random
+
+        from mlflow.entities import Span
+        from mlflow.tracing.constant import SpanAttributeKey, TraceTagKey
+        from mlflow.tracing.utils import build_otel_context, generate_mlflow_trace_id_from_otel_trace_id
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import Event, ReadableSpan
+        from opentelemetry.trace import Status, StatusCode
 
         trace = outcome["trace"]
-        root = self.client.start_trace(
-            name="unit",
-            span_type="CHAIN",
-            inputs={"draw": unit[0], "seed_id": unit[1], "seed_source": trace["seed_source"], "plan": trace["plan"]},
-            attributes={
-                "lm_calls": outcome["calls"],
-                "tokens_in": outcome["tokens_in"],
-                "tokens_out": outcome["tokens_out"],
-                "retries": json.dumps(outcome["client"]["retries"]),
-                "gave_up": json.dumps(outcome["client"]["gave_up"]),
-            },
-            tags={"agentinstruct.unit": f"{unit[0]}:{unit[1]}"},
-            experiment_id=self.experiment_id,
-            start_time_ns=trace["start_ns"],
-            run_id=self.run_id,
-        )
+        otel_trace_id, span_id = random.getrandbits(128), random.getrandbits(64)
+        inputs = {"draw": unit[0], "seed_id": unit[1], "seed_source": trace["seed_source"], "plan": trace["plan"]}
+        tag = SpanAttributeKey.TRACE_TAG_PREFIX
+        attributes = {
+            SpanAttributeKey.REQUEST_ID: generate_mlflow_trace_id_from_otel_trace_id(otel_trace_id),
+            SpanAttributeKey.SPAN_TYPE: "CHAIN",
+            SpanAttributeKey.INPUTS: inputs,
+            SpanAttributeKey.OUTPUTS: admitted,
+            "lm_calls": outcome["calls"],
+            "tokens_in": outcome["tokens_in"],
+            "tokens_out": outcome["tokens_out"],
+            "retries": outcome["client"]["retries"],
+            "gave_up": outcome["client"]["gave_up"],
+            tag + TraceTagKey.TRACE_NAME: "unit",
+            tag + "agentinstruct.unit": f"{unit[0]}:{unit[1]}",
+        }
+        events = []
         for call in trace["lm_calls"]:
-            attributes = {
+            event = {
                 "model": call["model"],
                 "input": call["input"],
                 "seconds": (call["end_ns"] - call["start_ns"]) / 1e9,
             }
-            attributes.update({k: call[k] for k in ("output", "error") if k in call})
-            root.add_event(SpanEvent("lm_call", timestamp=call["start_ns"], attributes=attributes))
-        self.client.end_trace(root.trace_id, outputs=admitted, end_time_ns=trace["end_ns"])
+            event.update({k: call[k] for k in ("output", "error") if k in call})
+            events.append(Event("lm_call", attributes=event, timestamp=call["start_ns"]))
+        return Span(
+            ReadableSpan(
+                name="unit",
+                context=build_otel_context(otel_trace_id, span_id),
+                # MLflow stores span attributes JSON-encoded, as its live spans write them.
+                attributes={key: json.dumps(value) for key, value in attributes.items()},
+                events=events,
+                status=Status(StatusCode.OK),
+                start_time=trace["start_ns"],
+                end_time=trace["end_ns"],
+                resource=Resource.get_empty(),
+            )
+        )
 
 
 def count_traces(run_id: str, experiment_id: str) -> int:

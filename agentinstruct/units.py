@@ -176,8 +176,12 @@ class UnitWorker:
         seed = Seed(seed_id=task.seed_id, text=task.text, source=task.source)
         with (
             counting_calls(stats),
-            # No LM history: the unit's trace keeps each call, and a history would grow with the run.
-            dspy.context(lm=self.lm, callbacks=[*dspy.settings.callbacks, log.callback()], disable_history=True),
+            # No LM history: the unit's trace keeps each call, and a history would grow with the run. No DSPy trace
+            # either: its default is a list every predictor call appends to (10,000 calls' inputs and outputs), and
+            # while it is a list `fan_out` runs a unit's independent calls one after another (as an optimizer needs).
+            dspy.context(
+                lm=self.lm, callbacks=[*dspy.settings.callbacks, log.callback()], disable_history=True, trace=None
+            ),
             dspy.track_usage() as usage,
         ):
             prediction = self.pipeline(

@@ -1,7 +1,7 @@
 """Throughput and memory of `agentinstruct generate` against an OpenAI-compatible stub with a fixed latency.
 
     python benchmarks/throughput.py [--latency 0.2] [--limits 8 32 64] [--n 600] [--repeats 3]
-        [--clone PATH/TO/open-agentinstruct-generate] [--ray]
+        [--clone PATH/TO/open-agentinstruct-generate] [--ray] [--baseline PATH/TO/other/agentinstruct]
     python benchmarks/throughput.py --rows 1000 10000 100000
 
 The stub (`tests/stub_server.py`) runs in its own process. Every measured command is a fresh process with a fresh
@@ -18,10 +18,11 @@ Figures, per configuration:
 - peak in flight: most calls the stub was answering at once;
 - peak RSS: the largest resident memory of the client process tree.
 
-`--clone` adds open-agentinstruct 0.1.0 (installed in its own environment; pass its `open-agentinstruct-generate`)
-at the largest limit, on the same stub and the same documents. `--rows` instead generates 1k / 10k / ... records
-against a near-zero-latency stub and prints the peak RSS of each run's `generate` process (sampled every 0.1 s;
-flat memory means about the same at every size).
+`--baseline` runs another build of agentinstruct (e.g. main's `.venv/bin/agentinstruct`) at the same limits, in the
+same repeats. `--clone` adds open-agentinstruct 0.1.0 (installed in its own environment; pass its
+`open-agentinstruct-generate`) at the largest limit, on the same stub and the same documents. `--rows` instead
+generates 1k / 10k / ... records against a near-zero-latency stub and prints the peak RSS of each run's `generate`
+process (sampled every 0.1 s; flat memory means about the same at every size).
 """
 
 from __future__ import annotations
@@ -188,11 +189,22 @@ def base_env(work: Path) -> dict:
     return env
 
 
-def ours(stub: Stub, seeds: Path, n: int, limit: int, backend: str, extra: list[str] | None = None) -> Measured:
+OURS = str(Path(sys.executable).parent / "agentinstruct")
+
+
+def ours(
+    stub: Stub,
+    seeds: Path,
+    n: int,
+    limit: int,
+    backend: str,
+    extra: list[str] | None = None,
+    executable: str = OURS,
+) -> Measured:
     work = Path(tempfile.mkdtemp(prefix="throughput-"))
     try:
         command = [
-            str(Path(sys.executable).parent / "agentinstruct"),
+            executable,
             "generate",
             "--seeds",
             str(seeds),
@@ -253,19 +265,31 @@ def throughput(args: argparse.Namespace) -> None:
         )
         for limit in args.limits
     ]
+    if args.baseline:
+        configs += [
+            (
+                f"baseline threads --max-inflight {limit}",
+                limit,
+                lambda lim=limit: ours(stub, work / "seeds", args.n, lim, "threads", executable=args.baseline),
+            )
+            for limit in args.limits
+        ]
     top = max(args.limits)
     if args.ray:
         configs.append(
             (f"agentinstruct ray --max-inflight {top}", top, lambda: ours(stub, work / "seeds", args.n, top, "ray"))
         )
     if args.clone:
-        configs.append(
+        # The clone's --concurrency counts documents, each with all its agents' calls in flight: its real in-flight
+        # count is in the table's peak column. Its ideal and ratio are those of our largest limit.
+        configs += [
             (
-                f"open-agentinstruct 0.1.0 --concurrency {top}",
+                f"open-agentinstruct 0.1.0 --concurrency {concurrency}",
                 top,
-                lambda: clone(stub, args.clone, work / "clone-data", top),
+                lambda c=concurrency: clone(stub, args.clone, work / "clone-data", c),
             )
-        )
+            for concurrency in args.clone_concurrency or [top]
+        ]
     results: dict[str, list[Measured]] = {name: [] for name, _, _ in configs}
     try:
         for repeat in range(args.repeats):
@@ -300,10 +324,10 @@ def throughput(args: argparse.Namespace) -> None:
             f"{statistics.median(r.peak_inflight for r in runs):>15.0f} "
             f"{statistics.median(r.peak_rss_mb for r in runs):>12.0f}"
         )
-    clone_name = next((name for name in rates if name.startswith("open-agentinstruct")), None)
-    if clone_name:
+    clone_name = f"open-agentinstruct 0.1.0 --concurrency {top}"
+    if clone_name in rates:
         for name, rate in rates.items():
-            if name != clone_name and name.endswith(f" {top}"):
+            if not name.startswith("open-agentinstruct") and name.endswith(f" {top}"):
                 print(f"{name} / {clone_name}: {rate / rates[clone_name]:.2f}x")
 
 
@@ -335,7 +359,16 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=600, help="records per run (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--ray", action="store_true", help="also run --backend ray at the largest limit")
+    parser.add_argument(
+        "--baseline", help="another build's `agentinstruct` executable, run at the same limits (e.g. main's)"
+    )
     parser.add_argument("--clone", help="open-agentinstruct-generate of an open-agentinstruct 0.1.0 environment")
+    parser.add_argument(
+        "--clone-concurrency",
+        type=int,
+        nargs="+",
+        help="--concurrency values to run the clone at (default: the largest limit)",
+    )
     parser.add_argument("--rows", type=int, nargs="+", help="measure peak RSS at these record counts instead")
     parser.add_argument("--row-seeds", type=int, default=2000, help="seed documents for --rows (default: %(default)s)")
     parser.add_argument("--row-limit", type=int, default=32, help="--max-inflight for --rows (default: %(default)s)")

@@ -98,6 +98,7 @@ def sentences(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in _SENTENCE_END.split(text) if part and part.strip())
 
 
+@lru_cache(maxsize=1 << 16)  # validators stem the same passage words for every pair of a seed
 def stem(word: str) -> str:
     """A light suffix-stripping stem, enough to match "pollinated" with "pollination", "farms" with "farm" and
     "valuables" with "valuable"."""

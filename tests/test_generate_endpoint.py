@@ -199,3 +199,47 @@ def test_near_duplicates_and_low_quality_pairs_go_to_the_rejects_table(stub, tex
         assert rejection.split(":", 1)[1] in kept_ids | set(rejects["record_id"])
     summary = json.loads((out / "summary.json").read_text())
     assert summary["rejected"] == len(rejects) and summary["pairs"] == 4
+
+
+def test_a_units_independent_calls_are_in_flight_together(monkeypatch, text_seeds):
+    """A unit's instruction agents, refinement chains and answers run side by side (DSPy's default trace, a list,
+    would make `fan_out` run them one after another), and the unit's result does not depend on it."""
+    from agentinstruct.lm import LMSpec
+    from agentinstruct.metrics.diversity import default_embedding_model_path
+    from agentinstruct.units import UnitSpec, UnitTask, UnitWorker
+
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    seed = sorted(text_seeds.iterdir())[0]
+    with StubOpenAI(latency=0.3) as server:
+        spec = UnitSpec(
+            "reading_comprehension",
+            LMSpec("openai/stub-model", api_base=server.base_url),
+            0,
+            1,
+            {"program_id": "starter", "generator_lm": "openai/stub-model", "run_id": "test"},
+            str(default_embedding_model_path()),
+            8,
+        )
+        worker = UnitWorker(spec)
+        outcome = worker(UnitTask(0, seed.stem, seed.read_text(), str(seed)))
+        plan = outcome["trace"]["plan"]
+        assert len(plan["instruction_types"]) >= 2
+        assert server.peak_inflight >= 2, "one unit's independent calls never overlapped"
+        assert outcome["records"] and outcome["client"]["attempts"] == len(server.requests) <= outcome["calls"]
+
+
+def test_identical_requests_in_flight_together_make_one_call(monkeypatch):
+    """What DSPy's cache did for a unit's calls run one after another: the same request twice costs one call (and a
+    request that differs costs its own)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from agentinstruct.lm import build_lm
+
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    with StubOpenAI(latency=0.5) as server:
+        lm = build_lm("openai/stub-model", server.base_url, cache=False)
+        prompts = ["Summarise: the river froze.", "Summarise: the river froze.", "Summarise: the mill burned."]
+        with ThreadPoolExecutor(3) as pool:
+            answers = list(pool.map(lambda prompt: lm(prompt)[0], prompts))
+        assert answers[0] == answers[1] and answers[2] != answers[0]
+        assert len(server.requests) == 2
