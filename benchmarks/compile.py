@@ -1,15 +1,15 @@
 """Benchmark the optimizers with a fixed budget: LM calls, wall time, held-out figures, and whether compile kept
 the compiled program.
 
-    python benchmarks/compile.py [--optimizers bootstrap random-search mipro gepa simba] [--budget 100]
-                                 [--max-seeds 6] [--val-draws 3] [--seed 0] [--lm embedded] [--teacher-lm MODEL]
-                                 [--api-base URL]
+    python benchmarks/compile.py [--optimizers bootstrap random-search mipro gepa simba plan] [--budget 100]
+                                 [--max-seeds 6] [--val-draws 3] [--plan-draws 3] [--seed 0] [--lm embedded]
+                                 [--teacher-lm MODEL] [--api-base URL]
 
 Each optimizer runs through the same `compile_program` the CLI uses (its own MLflow compile run in ./mlflow.db);
 the table shows, on the held-out seeds, the validator pass rate before and after with the 95% interval of the
-difference (paired bootstrap over seed-draws), the Vendi score before and after, and whether the never-worse gate
-kept the compiled program. It starts from an empty DSPy response cache, so the first optimizer's row also pays for
-the baseline's generation.
+difference (paired bootstrap over seed-draws), the Vendi score and instruction-type entropy before and after, and
+whether the never-worse gate kept the compiled program. It starts from an empty DSPy response cache, so the first
+optimizer's row also pays for the baseline's generation.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=100, help="LM calls per optimizer (generator and prompt model)")
     parser.add_argument("--max-seeds", type=int, default=6, help="bundled seeds used (train + held-out)")
     parser.add_argument("--val-draws", type=int, default=3, help="plans per held-out seed")
+    parser.add_argument("--plan-draws", type=int, default=3, help="plans per train seed for the plan optimizer")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lm", default="embedded", help="the student (generator) LM")
     parser.add_argument("--teacher-lm", help="the LM whose traces become demos (default: the student)")
@@ -39,7 +40,8 @@ def main() -> None:
 
     header = (
         f"{'optimizer':<14} {'LM calls':>8} {'wall s':>7} {'pass before':>16} {'pass after':>16} "
-        f"{'difference (95% interval)':>30} {'vendi before':>12} {'vendi after':>11} {'kept':>5} {'finished':>9}"
+        f"{'difference (95% interval)':>30} {'vendi before':>12} {'vendi after':>11} {'entropy before':>14} "
+        f"{'entropy after':>13} {'kept':>5} {'finished':>9}"
     )
     rows = []
     with tempfile.TemporaryDirectory() as folder:
@@ -54,6 +56,7 @@ def main() -> None:
                     seed=args.seed,
                     max_seeds=args.max_seeds,
                     val_draws=args.val_draws,
+                    plan_draws=args.plan_draws,
                     lm=args.lm,
                     teacher_lm=args.teacher_lm,
                     api_base=args.api_base,
@@ -67,6 +70,7 @@ def main() -> None:
                 f"{f'{result.compiled.pass_rate:.1%} of {result.compiled.pairs}':>16} "
                 f"{f'{heldout.difference:+.1%} ({heldout.low:+.1%}, {heldout.high:+.1%})':>30} "
                 f"{result.baseline.vendi_score:>12.2f} {result.compiled.vendi_score:>11.2f} "
+                f"{result.baseline.instruction_type_entropy:>14.2f} {result.compiled.instruction_type_entropy:>13.2f} "
                 f"{'yes' if result.kept else 'no':>5} {'yes' if result.optimizer_finished else 'no':>9}"
             )
             print("\n".join([header, *rows]), flush=True)

@@ -21,7 +21,7 @@ from agentinstruct.optimizers.gate import Comparison, compare, decide
 from agentinstruct.options import option
 from agentinstruct.seeds import BUNDLED, DEFAULT_MAX_CHARS, Seed, seeds_path
 
-OPTIMIZERS = ("bootstrap", "random-search", "mipro", "gepa", "simba")
+OPTIMIZERS = ("bootstrap", "random-search", "mipro", "gepa", "simba", "plan")
 
 
 @dataclass
@@ -29,7 +29,7 @@ class CompileConfig:
     """What `agentinstruct compile` is asked to do: each field is a CLI option and a keyword of
     `agentinstruct.compile`."""
 
-    optimizer: str = option(help="bootstrap, random-search, mipro, gepa or simba")
+    optimizer: str = option(help="bootstrap, random-search, mipro, gepa, simba or plan")
     out: str = option(help="file to save the compiled program to (DSPy JSON state)")
     skill: str = option(
         "reading_comprehension",
@@ -57,6 +57,7 @@ class CompileConfig:
     seed: int = option(0, help="random seed (split, plans, optimizer)")
     refine_rounds: int = option(1, help="Suggester/Editor rounds per instruction")
     max_demos: int = option(2, help="most bootstrapped demos per predictor")
+    plan_draws: int = option(3, help="plans per train seed the plan optimizer measures pass rates on")
     max_seeds: int | None = option(None, help="use only this many seeds (by seed id)")
     text_field: str = option("text", help="text column of .jsonl/.parquet/HF seeds")
     max_chars: int = option(DEFAULT_MAX_CHARS, help="maximum characters per seed chunk")
@@ -80,6 +81,8 @@ class CompileConfig:
             raise UserError(f"--max-chars must be at least 1, got {self.max_chars}")
         if self.max_demos < 1:
             raise UserError(f"--max-demos must be at least 1, got {self.max_demos}")
+        if self.plan_draws < 1:
+            raise UserError(f"--plan-draws must be at least 1, got {self.plan_draws}")
         # Checked before any LM call: finding out at the end that the program cannot be saved loses the whole run.
         out = Path(self.out)
         if out.is_dir():
@@ -262,6 +265,7 @@ def build_optimizer(
     train_size: int,
     seed: int,
     teacher_lm=None,
+    plan_draws: int = 3,
 ):
     """The DSPy optimizer called `name`, configured small enough for a CPU model and within `budget` where it has
     its own knob. With `teacher_lm`, the optimizers that bootstrap demos run their teacher program on it (DSPy's
@@ -315,6 +319,10 @@ def build_optimizer(
             prompt_model=prompt_lm,
             num_threads=1,
         )
+    if name == "plan":
+        from agentinstruct.optimizers.plan import PlanOptimizer
+
+        return PlanOptimizer(metric, draws=plan_draws)
     raise UserError(f"unknown optimizer '{name}' (available: {', '.join(OPTIMIZERS)})")
 
 
@@ -344,7 +352,7 @@ def run_optimizer(optimizer, name: str, student, trainset: list[dspy.Example]):
         )
     if name == "gepa":
         return optimizer.compile(student, trainset=fit, valset=dev)
-    return optimizer.compile(student, trainset=fit)
+    return optimizer.compile(student, trainset=fit)  # simba, plan
 
 
 def dev_split(trainset: list[dspy.Example]) -> tuple[list[dspy.Example], list[dspy.Example]]:
@@ -494,6 +502,7 @@ def _compile_program(config: CompileConfig, show_progress: bool) -> CompileResul
             train_size=len(train),
             seed=config.seed,
             teacher_lm=BudgetedLM.wrap(teacher_lm, budget) if teacher_lm is not None else None,
+            plan_draws=config.plan_draws,
         )
         finished = True
         try:
@@ -551,6 +560,9 @@ def _compile_program(config: CompileConfig, show_progress: bool) -> CompileResul
             {"agentinstruct.compiled_kept": str(decision.kept).lower(), "agentinstruct.keep_reason": decision.reason}
         )
         mlflow.log_dict(compiled_eval.rows, "heldout/compiled.json")
+        mlflow.log_table(pass_rates_by_kind(baseline.rows, compiled_eval.rows), "heldout/pass_rates.json")
+        if getattr(optimizer, "table", None):  # the plan optimizer's train pass rates and learned weights
+            mlflow.log_table(_columns(optimizer.table), "plan/weights.json")
         metadata = {
             "compile_run_id": run.info.run_id,
             "optimizer": config.optimizer,
@@ -598,6 +610,35 @@ def _compile_program(config: CompileConfig, show_progress: bool) -> CompileResul
         )
         _log_compile_plot(result)
     return result
+
+
+def pass_rates_by_kind(baseline_rows: list[dict], compiled_rows: list[dict]) -> dict[str, list]:
+    """Held-out pairs and validator pass rate per transformation and per instruction type, before and after (the
+    table that shows which kinds of pair a compile moved), as MLflow table columns."""
+    table: dict[tuple[str, str], dict[str, Any]] = {}
+    for side, rows in (("baseline", baseline_rows), ("compiled", compiled_rows)):
+        for row in rows:
+            if "failed_stage" in row:
+                continue
+            for group in ("transformation", "instruction_type"):
+                entry = table.setdefault(
+                    (group, row[group]),
+                    {"group": group, "name": row[group], "baseline_pairs": 0, "baseline_passed": 0}
+                    | {"compiled_pairs": 0, "compiled_passed": 0},
+                )
+                entry[f"{side}_pairs"] += 1
+                entry[f"{side}_passed"] += bool(row["passed"])
+    entries = [table[key] for key in sorted(table)]
+    for entry in entries:
+        for side in ("baseline", "compiled"):
+            pairs = entry[f"{side}_pairs"]
+            entry[f"{side}_pass_rate"] = round(entry[f"{side}_passed"] / pairs, 4) if pairs else None
+    return _columns(entries)
+
+
+def _columns(entries: list[dict[str, Any]]) -> dict[str, list]:
+    names = list(entries[0]) if entries else []
+    return {name: [entry.get(name) for entry in entries] for name in names}
 
 
 def _log_compile_plot(result: CompileResult) -> None:

@@ -69,6 +69,81 @@ class Plan:
     sampling_seed: int
 
 
+PLAN_WEIGHTS_KEY = "plan_weights"
+"""Where a program's state holds its plan weights (absent when they are uniform)."""
+
+
+@dataclass(frozen=True)
+class PlanWeights:
+    """Relative draw weights per transformation and per instruction type; a name without one weighs 1, so empty
+    mappings are the uniform draw every program starts with."""
+
+    transformations: dict[str, float] = field(default_factory=dict)
+    instruction_types: dict[str, float] = field(default_factory=dict)
+
+    def transformation(self, name: str) -> float:
+        return self.transformations.get(name, 1.0)
+
+    def instruction_type(self, name: str) -> float:
+        return self.instruction_types.get(name, 1.0)
+
+    @property
+    def uniform(self) -> bool:
+        """Every weight 1 (a name without one weighs 1 too, so equal weights other than 1 are not uniform)."""
+        return all(
+            weight == 1.0 for group in (self.transformations, self.instruction_types) for weight in group.values()
+        )
+
+    def as_state(self) -> dict[str, dict[str, float]]:
+        return {"transformations": dict(self.transformations), "instruction_types": dict(self.instruction_types)}
+
+    @classmethod
+    def from_state(cls, state: Any, skill: Skill) -> PlanWeights:
+        """The weights saved in a program's state (uniform for None), checked against the skill's names.
+
+        Raises:
+            ValueError: An unknown name, a weight that is not a positive number, or a malformed state.
+        """
+        if state is None:
+            return cls()
+        if not isinstance(state, dict) or set(state) - {"transformations", "instruction_types"}:
+            raise ValueError(f"plan weights must map 'transformations' and 'instruction_types', got {state!r}")
+        known = {
+            "transformations": {agent.name for agent in skill.transformations},
+            "instruction_types": {kind.name for kind in skill.instruction_types},
+        }
+        groups = {}
+        for group, names in known.items():
+            weights = state.get(group) or {}
+            if not isinstance(weights, dict):
+                raise ValueError(f"plan weights '{group}' must map names to weights")
+            unknown = sorted(set(weights) - names)
+            if unknown:
+                raise ValueError(f"plan weights name {group.replace('_', ' ')} the {skill.name} skill lacks: {unknown}")
+            bad = [n for n, w in weights.items() if isinstance(w, bool) or not isinstance(w, int | float) or w <= 0]
+            if bad:
+                raise ValueError(f"plan weights must be positive numbers (not for {bad})")
+            groups[group] = {name: float(weight) for name, weight in weights.items()}
+        return cls(**groups)
+
+
+def _weighted_pick(names: list[str], weights: list[float], draw: float) -> str:
+    """The name whose share of the total weight covers `draw` (uniform in [0, 1)): inverse-CDF sampling."""
+    total, cumulative = sum(weights), 0.0
+    for name, weight in zip(names, weights, strict=True):
+        cumulative += weight / total
+        if draw < cumulative:
+            return name
+    return names[-1]
+
+
+def _weighted_sample(names: list[str], weights: list[float], draws: dict[str, float], k: int) -> list[str]:
+    """`k` names without replacement, each chance proportional to its weight (Efraimidis-Spirakis: the largest keys
+    `draw ** (1 / weight)`); with equal weights, a uniform sample."""
+    keys = {name: draws[name] ** (1.0 / weight) for name, weight in zip(names, weights, strict=True)}
+    return sorted(names, key=lambda name: -keys[name])[: min(k, len(names))]
+
+
 class InvalidOutput(Exception):
     """Raised by a stage's module (a responder whose model output cannot make a conversation) with why: the stage fails
     as `invalid_output` with that message."""
@@ -123,6 +198,9 @@ class AgentInstructPipeline(dspy.Module):
         self.corpus = None
         """For a skill whose responder retrieves (`Behaviour.uses_corpus`): the `programs.retrieval.Retriever` over
         the job's seeds, set by whoever runs the pipeline (`UnitWorker`, compile). Not part of the program's state."""
+        self.plan_weights = PlanWeights()
+        """How often `plan` draws each transformation and instruction type: part of the program's state, uniform
+        until an optimizer (`optimizers.plan.PlanOptimizer`) learns them."""
         self._response_takes_type = "instruction_type" in inspect.signature(type(self.response).forward).parameters
 
     @property
@@ -130,13 +208,49 @@ class AgentInstructPipeline(dspy.Module):
         return self._skill
 
     def plan(self, seed_id: str, draw: int = 0, random_seed: int = 0, refine_rounds: int = 1) -> Plan:
-        """Draw the transformation, instruction types and refinement goals for one seed, reproducibly."""
+        """Draw the transformation, instruction types and refinement goals for one seed, reproducibly, with the
+        program's `plan_weights`.
+
+        The random numbers drawn do not depend on the weights (one for the transformation, one per instruction type
+        of the taxonomy, then the goals and the sampling seed), so two programs that differ only in their weights
+        make the same choices wherever the weights allow: a compiled and an uncompiled program share their goals,
+        sampling seeds and most of their plans, and a paired comparison of the two measures the reweighting rather
+        than unrelated draws.
+        """
         rng = random.Random(f"{random_seed}:{seed_id}:{draw}")
-        transformation = rng.choice([agent.name for agent in self._skill.transformations])
+        transformations = [agent.name for agent in self._skill.transformations]
+        transformation = _weighted_pick(
+            transformations, [self.plan_weights.transformation(name) for name in transformations], rng.random()
+        )
+        draws = {kind.name: rng.random() for kind in self._skill.instruction_types}
         eligible = [kind.name for kind in self._skill.eligible_types(transformation)]
-        types = tuple(rng.sample(eligible, min(self.types_per_seed, len(eligible))))
+        types = tuple(
+            _weighted_sample(
+                eligible, [self.plan_weights.instruction_type(n) for n in eligible], draws, self.types_per_seed
+            )
+        )
         goals = tuple(rng.choice([goal.name for goal in self._skill.refinement_goals]) for _ in range(refine_rounds))
         return Plan(transformation, types, goals, rng.randrange(2**31))
+
+    def dump_state(self, json_mode: bool = True) -> dict:
+        """DSPy's state of every predictor, and the plan weights when they are not uniform (so a program that never
+        had them keeps its state, and its `program_id`)."""
+        state = super().dump_state(json_mode=json_mode)
+        if not self.plan_weights.uniform:
+            state[PLAN_WEIGHTS_KEY] = self.plan_weights.as_state()
+        return state
+
+    def load_state(self, state: dict, **kwargs: Any) -> None:
+        """Load DSPy's state of every predictor and the plan weights (uniform when the state has none).
+
+        Raises:
+            ValueError: The plan weights name a transformation or instruction type the skill lacks, or are not
+                positive numbers.
+        """
+        state = dict(state)
+        weights = PlanWeights.from_state(state.pop(PLAN_WEIGHTS_KEY, None), self._skill)
+        super().load_state(state, **kwargs)
+        self.plan_weights = weights
 
     def forward(
         self, seed: str, seed_id: str = "", draw: int = 0, random_seed: int = 0, refine_rounds: int = 1

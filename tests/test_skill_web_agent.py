@@ -494,10 +494,12 @@ def test_the_pipeline_makes_a_web_agent_sample_and_the_store_keeps_it(tmp_path):
 
     skill = get_skill(SKILL)
     pipeline = AgentInstructPipeline(skill, types_per_seed=1, per_agent=1)
-    plan = pipeline.plan("bakery", draw=0)
+    # The answers start with a transformation's: a draw whose transformation calls the LM (identity does not).
+    draw = next(d for d in range(50) if pipeline.plan("bakery", draw=d).transformation != "identity")
+    plan = pipeline.plan("bakery", draw=draw)
     seed_text = "Mara's bakery in Tolvik has baked bread since 1952. The shop opens at 7:00 and closes at 18:00."
     with dspy.context(lm=DummyLM(_pipeline_answers())):
-        prediction = pipeline(seed=seed_text, seed_id="bakery", draw=0)
+        prediction = pipeline(seed=seed_text, seed_id="bakery", draw=draw)
     assert prediction.failures == [] and len(prediction.samples) == 1
     sample = prediction.samples[0]
     assert sample.transformation == plan.transformation and sample.tools == TOOLS
