@@ -173,8 +173,9 @@ class AgentInstructPipeline(dspy.Module):
         types_per_seed: How many instruction-type agents run per seed (drawn among the types eligible after the
             seed's transformation).
         per_agent: The most instructions kept from one agent's output.
-        attempts: How many samples a stage draws (each with its own sampling seed) before an empty or unusable output
-            counts as that stage's failure.
+        attempts: How many samples the transformation, instruction-generation and response stages draw (each with
+            its own sampling seed) before an empty or unusable output counts as that stage's failure. A refinement
+            round draws one: when it fails it is undone and the pair goes on.
     """
 
     def __init__(
@@ -381,7 +382,9 @@ class AgentInstructPipeline(dspy.Module):
                 ),
                 context,
                 config=config,
-                attempts=self.attempts,
+                # One sample: a failed round is undone and the pair goes on, so another Suggester/Editor sample (two
+                # calls) buys little; on the embedded model it doubled a demo run's calls.
+                attempts=1,
                 discarded=discarded,
                 required=("passage", "instruction"),
                 reject=lambda edit, p=final_passage: _broken_refinement(edit, p),
