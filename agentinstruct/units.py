@@ -167,6 +167,8 @@ class UnitWorker:
         import dspy
 
         from agentinstruct.endpoint import CallStats, counting_calls, down_endpoints
+        from agentinstruct.fanout import calls_one_at_a_time
+        from agentinstruct.lm import EMBEDDED
         from agentinstruct.metrics import record_view
         from agentinstruct.records import make_failure, make_record
         from agentinstruct.seeds import Seed
@@ -176,6 +178,7 @@ class UnitWorker:
         seed = Seed(seed_id=task.seed_id, text=task.text, source=task.source)
         with (
             counting_calls(stats),
+            calls_one_at_a_time(self.spec.generator.model == EMBEDDED),
             # No LM history: the unit's trace keeps each call, and a history would grow with the run. No DSPy trace
             # either: its default is a list every predictor call appends to (10,000 calls' inputs and outputs), and
             # while it is a list `fan_out` runs a unit's independent calls one after another (as an optimizer needs).

@@ -243,3 +243,30 @@ def test_identical_requests_in_flight_together_make_one_call(monkeypatch):
             answers = list(pool.map(lambda prompt: lm(prompt)[0], prompts))
         assert answers[0] == answers[1] and answers[2] != answers[0]
         assert len(server.requests) == 2
+
+
+def test_calls_run_one_at_a_time_where_the_lm_serves_one_at_a_time():
+    import threading
+
+    from agentinstruct.fanout import calls_one_at_a_time, fan_out
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def call() -> int:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return 1
+
+    import dspy
+
+    with dspy.context(trace=None):  # as a unit runs (a DSPy trace, as optimizers keep, runs calls in turn too)
+        with calls_one_at_a_time(True):
+            assert fan_out([call] * 4) == [1] * 4
+        assert most[0] == 1
+        fan_out([call] * 4)
+    assert most[0] > 1
