@@ -856,7 +856,7 @@ class CodingResponder(dspy.Module):
     def forward(
         self, passage: str, instruction: str, config: dict | None = None, instruction_type: str | None = None
     ) -> dspy.Prediction:
-        from agentinstruct.programs.pipeline import InvalidOutput
+        from agentinstruct.programs.pipeline import InvalidOutput, attempt_config
         from agentinstruct.sandbox import SandboxUnavailable
 
         config = dict(config or {})
@@ -888,7 +888,7 @@ class CodingResponder(dspy.Module):
         why_not: list[str] = []
         tries = ATTEMPTS if keep else CODE_ATTEMPTS
         for attempt in range(tries):
-            sampled = {**config, "seed": config.get("seed", 0) + attempt} if attempt else config
+            sampled = attempt_config(config, attempt)
             code = source if keep else self._code(passage, instruction, language, sampled)
             if code is None:
                 why_not.append(f"no {language} code in the model's output")

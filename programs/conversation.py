@@ -176,7 +176,7 @@ class Conversation(dspy.Module):
         """The assistant's answer from the lines of the text the question is about, resampled while it is empty,
         repeats an earlier answer or is not grounded in the text and the conversation so far."""
         from agentinstruct.metrics.skills.conversation import ungrounded
-        from agentinstruct.programs.pipeline import InvalidOutput
+        from agentinstruct.programs.pipeline import InvalidOutput, attempt_config
 
         previous_answer = turns[-1]["content"] if turns else ""
         text = excerpt(passage, question, previous_answer)
@@ -184,7 +184,7 @@ class Conversation(dspy.Module):
         why = "it is empty"
         for attempt in range(ANSWER_ATTEMPTS):
             raw = self.answer(
-                text=text, conversation=transcript(turns), question=question, config=_attempt(config, attempt)
+                text=text, conversation=transcript(turns), question=question, config=attempt_config(config, attempt)
             ).answer
             answer = clean_answer(raw or "")
             if not answer:
@@ -202,7 +202,7 @@ class Conversation(dspy.Module):
     def _next_question(self, passage: str, turns: list[dict], pattern: str, config: dict, follows_up, same_text) -> str:
         """The user simulator's next question on the last answer, resampled while it asks nothing, does not build on
         the answer or repeats an earlier question."""
-        from agentinstruct.programs.pipeline import InvalidOutput
+        from agentinstruct.programs.pipeline import InvalidOutput, attempt_config
 
         previous_question, previous_answer = turns[-2]["content"], turns[-1]["content"]
         asked = [m["content"] for m in turns if m["role"] == "user"]
@@ -210,7 +210,7 @@ class Conversation(dspy.Module):
         why = "it asks nothing"
         for attempt in range(FOLLOW_UP_ATTEMPTS):
             raw = self.follow_up(
-                how_to_follow_up=pattern, previous_answer=previous_answer, config=_attempt(config, attempt)
+                how_to_follow_up=pattern, previous_answer=previous_answer, config=attempt_config(config, attempt)
             ).follow_up
             question = clean_question(raw or "")
             if not question:
@@ -223,11 +223,6 @@ class Conversation(dspy.Module):
                 return question
         turn = len(asked) + 1
         raise InvalidOutput(f"no usable follow-up for user turn {turn} in {FOLLOW_UP_ATTEMPTS} tries; last: {why}")
-
-
-def _attempt(config: dict, attempt: int) -> dict:
-    """The call settings of a retry: its own sampling seed (and so its own cache entry)."""
-    return {**config, "seed": int(config.get("seed", 0)) + attempt} if attempt else config
 
 
 def _answer_demos(demos: list[DemoConversation], demo_source: str) -> list[dspy.Example]:

@@ -407,12 +407,13 @@ def _run_or_fail(stage: str, call, context: dict[str, str], **checks):
 
 
 def attempt_config(config: dict, attempt: int) -> dict:
-    """The request settings of a stage's `attempt`-th sample: the first is the plan's own (so a draw that succeeds at
-    once is the same request it always was); each later one gets its own sampling seed, hence its own sample and
-    cache entry."""
-    if attempt == 0 or "seed" not in config:
+    """The request settings of an `attempt`-th sample (a stage's, or a responder's own retry inside it): the first is
+    the request as it was (so a draw that succeeds at once is the same request it always was); each later one gets its
+    own sampling seed, hence its own sample and cache entry. Mixing rather than adding keeps nested retries apart: a
+    responder's second try inside the stage's second sample is not the stage's third sample."""
+    if attempt == 0:
         return config
-    return {**config, "seed": (config["seed"] * 1_000_003 + attempt) % 2**31}
+    return {**config, "seed": (int(config.get("seed", 0)) * 1_000_003 + attempt) % 2**31}
 
 
 def _run_stage(

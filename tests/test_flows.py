@@ -236,7 +236,9 @@ def test_each_attempt_samples_with_its_own_seed_and_the_first_is_the_plan_s():
     assert attempt_config(config, 0) is config
     seeds = {attempt_config(config, k)["seed"] for k in range(5)}
     assert len(seeds) == 5 and all(0 <= s < 2**31 for s in seeds)
-    assert attempt_config({}, 2) == {}
+    assert attempt_config({}, 0) == {} and attempt_config({}, 1)["seed"] != attempt_config({}, 2)["seed"]
+    # a responder's retry inside a stage's later sample is a sample of its own
+    assert attempt_config(attempt_config(config, 1), 1)["seed"] not in seeds
 
 
 def test_one_attempt_means_no_second_sample():

@@ -16,7 +16,7 @@ from agentinstruct.programs.conversation import (
     excerpt,
     parse_transcript,
 )
-from agentinstruct.programs.pipeline import InvalidOutput
+from agentinstruct.programs.pipeline import InvalidOutput, attempt_config
 from agentinstruct.programs.skills import get_skill
 from agentinstruct.signatures.skill_data import data_path, load_skill_data
 
@@ -218,7 +218,8 @@ def test_the_responder_resamples_an_unlinked_follow_up_then_fails_with_why():
         result = Conversation(get_skill(SKILL))(passage=SOURCE, instruction=GOOD_TURNS[0][0], config={"seed": 7})
     assert len(result.messages) == 6
     seeds = [entry["kwargs"].get("seed") for entry in lm.history]
-    assert seeds[1:3] == [7, 8]  # the retry samples with its own seed
+    assert seeds[1:3] == [7, attempt_config({"seed": 7}, 1)["seed"]]  # the retry samples with its own seed
+    assert seeds[2] != 7
 
     lm = DummyLM([SCRIPT[0], unlinked, unlinked, unlinked])
     with dspy.context(lm=lm), pytest.raises(InvalidOutput, match="does not build on the answer"):
