@@ -109,8 +109,14 @@ class RayBackend:
             fn_constructor_kwargs={"spec": self.spec.as_dict(), "plan": ray.put((positions, seeds))},
             num_cpus=min(1.0, _available_cpus(ray) / self.actors),
         )
-        for row in dataset.iter_rows():
-            yield _outcome_from_row(row)
+        rows = iter(dataset.iter_rows())
+        try:
+            for row in rows:
+                yield _outcome_from_row(row)
+        finally:
+            # Closing the row iterator shuts Ray Data's streaming executor down now, before `close` shuts Ray down:
+            # an executor thread still running after `ray.shutdown()` makes Ray end the process with exit code 1.
+            rows.close()
 
     def close(self) -> None:
         if self.started_here:
