@@ -36,6 +36,8 @@ from agentinstruct.signatures.coding import ExplainCode, WriteCode, WriteJavaScr
 PYTHON, JAVASCRIPT = "python", "javascript"
 FENCE_TAG = {PYTHON: "python", JAVASCRIPT: "javascript"}
 MAX_TESTS = 5
+MIN_TESTS = 2
+"""Passing tests a kept answer needs (the validators' bar): one assert proves little."""
 ATTEMPTS = 3
 """Sandbox runs per answer: a run whose code fails its tests is retried with fresh samples (the tests only, where the
 code is the source's own; code and tests, CODE_ATTEMPTS times, where the model writes the code)."""
@@ -675,13 +677,172 @@ def observe_expected_values(code: str, tests: list[list[str]], names: Sequence[s
             kept.append(test)
             continue
         value = returned.get(str(probed.index(index)))
-        if value is None or len(value) > MAX_OBSERVED_CHARS or not _is_literal(value):
+        setup = list(test[:-1])
+        if value is not None and _DATE_REPR.fullmatch(value):
+            value = value.removeprefix("datetime.")
+            setup = setup if DATE_IMPORT in setup else [DATE_IMPORT, *setup]
+        elif value is None or len(value) > MAX_OBSERVED_CHARS or not _is_literal(value):
             continue
         call = checked[index][0]
-        check = f"math.isclose({call}, {value})" if isinstance(ast.literal_eval(value), float) else f"{call} == {value}"
-        kept.append([*test[:-1], f"assert {check}"])
+        check = f"math.isclose({call}, {value})" if _is_float(value) else f"{call} == {value}"
+        kept.append([*setup, f"assert {check}"])
         observed += 1
     return kept, observed
+
+
+DATE_IMPORT = "from datetime import date"
+_DATE_REPR = re.compile(r"datetime\.date\(\d{1,4}, \d{1,2}, \d{1,2}\)")
+"""A `datetime.date` result: no literal, but its repr is the call that makes it again."""
+
+
+def _is_float(value: str) -> bool:
+    try:
+        return isinstance(ast.literal_eval(value), float)
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+        return False
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Inputs chosen from a function's parameters
+# ---------------------------------------------------------------------------------------------------------------------
+
+MAX_CHOSEN_CALLS = 8
+"""Calls tried per function when the inputs are chosen from its parameters (each run once, in one sandbox run)."""
+_VALUES_BY_KIND = {
+    "int": ("3", "0", "10", "-2", "1"),
+    "float": ("2.5", "0.0", "10.0", "1.5"),
+    "bool": ("True", "False"),
+    "list": ("[1, 2, 3]", "[]", "[4]", "[10, 20]"),
+    "dict": ("{}", "{'a': 1}"),
+    "date": ("date(2024, 3, 1)", "date(2024, 3, 15)", "date(2024, 4, 20)"),
+    "str": ("'a'", "'abc'"),
+}
+_STR_NAMES = re.compile(r"(?:^|_)(?:name|text|title|word|kind|type|item|unit|label|key|string|code)s?$")
+_FLOAT_NAMES = re.compile(r"(?:^|_)(?:rate|price|ratio|amount|quantity|weight|cost|fee|percent)$")
+
+
+def _kind_of(parameter: ast.arg) -> str:
+    """Which sample values fit a parameter: its annotation's type, else a guess from its name."""
+    if parameter.annotation is not None:
+        annotation = ast.unparse(parameter.annotation).lower()
+        base = re.split(r"[\[|]", annotation)[0].strip().split(".")[-1]
+        for kind, spellings in (
+            ("int", ("int",)),
+            ("float", ("float",)),
+            ("bool", ("bool",)),
+            ("str", ("str",)),
+            ("date", ("date",)),
+            ("list", ("list", "sequence", "iterable", "tuple")),
+            ("dict", ("dict", "mapping")),
+        ):
+            if base in spellings:
+                return kind
+    name = parameter.arg.lower()
+    if "date" in name:
+        return "date"
+    if _STR_NAMES.search(name):
+        return "str"
+    if _FLOAT_NAMES.search(name):
+        return "float"
+    if name.endswith("s") and not name.endswith(("ss", "is", "us")):
+        return "list"
+    return "int"
+
+
+def _string_constants(tree: ast.Module, function: ast.FunctionDef) -> list[str]:
+    """The strings a module's code works with (keys of its top-level dicts, members of its top-level collections,
+    strings the function compares with), as literals; docstrings are left out."""
+    found: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            value = node.value
+            members = value.keys if isinstance(value, ast.Dict) else getattr(value, "elts", [])
+            found += [m.value for m in members if isinstance(m, ast.Constant) and isinstance(m.value, str)]
+    for node in ast.walk(function):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            found += [s.value for s in sides if isinstance(s, ast.Constant) and isinstance(s.value, str)]
+    return [repr(text) for text in dict.fromkeys(found) if len(text) <= 40]
+
+
+def chosen_calls(code: str, name: str, seed: int = 0) -> list[list[str]]:
+    """Tests of the top-level Python function `name` with inputs chosen from its parameters (their type hints, else
+    their names; strings from those the module works with), as `assert CALL == None` lines whose expected value
+    `observe_expected_values` fills in: a first call with one sample value per parameter, then calls that change one
+    parameter each, in an order drawn with `seed`. Parameters with a default are left to it. Empty when the code has no
+    such function."""
+    import random
+
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    function = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
+    if function is None:
+        return []
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    required = positional[: len(positional) - len(arguments.defaults)]
+    strings = _string_constants(tree, function)
+    choices = []
+    for parameter in required:
+        kind = _kind_of(parameter)
+        choices.append(tuple(strings[:4]) if kind == "str" and strings else _VALUES_BY_KIND[kind])
+    first = [values[0] for values in choices]
+    variations = [
+        [*first[:index], value, *first[index + 1 :]] for index, values in enumerate(choices) for value in values[1:]
+    ]
+    random.Random(seed).shuffle(variations)
+    calls = [f"{name}({', '.join(values)})" for values in [first, *variations]]
+    calls = list(dict.fromkeys(calls))[:MAX_CHOSEN_CALLS]
+    needs_date = any("date(" in call for call in calls)
+    return [[DATE_IMPORT, f"assert {call} == None"] if needs_date else [f"assert {call} == None"] for call in calls]
+
+
+def top_level_functions(code: str) -> list[str]:
+    """The names of a Python module's top-level functions that take at least one argument, in order."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    return [
+        n.name
+        for n in tree.body
+        if isinstance(n, ast.FunctionDef) and not n.name.startswith("_") and (n.args.args or n.args.posonlyargs)
+    ]
+
+
+def top_up_with_chosen_inputs(
+    code: str, instruction: str, tests: list[list[str]], wanted: int, seed: int = 0, among: Sequence[str] = ()
+) -> tuple[list[list[str]], int]:
+    """`tests` topped up to `wanted` with tests of `code`'s functions whose inputs are chosen from their parameters
+    (`chosen_calls`) and whose expected values are what the code returned (run in the sandbox): the functions the
+    task names first, then the others (only those of `among`, where given). Calls whose results are all alike say
+    little: a call with a result not seen yet is taken before one that repeats a result. Returns the tests and how
+    many were added.
+
+    Raises:
+        SandboxUnavailable: The sandbox cannot run here; nothing was run.
+    """
+    functions = [name for name in top_level_functions(code) if not among or name in among]
+    named = [name for name in functions if re.search(rf"(?<![\w.]){re.escape(name)}\b", instruction)]
+    checked = [_checked_call(test[-1], functions) for test in tests]
+    done = {found[0] for found in checked if found}
+    added = 0
+    for name in [*named, *[n for n in functions if n not in named]]:
+        if len(tests) >= wanted:
+            break
+        candidates = [test for test in chosen_calls(code, name, seed) if _checked_call(test[-1], [name])[0] not in done]
+        observed, _ = observe_expected_values(code, candidates, [name])
+        results: set[str] = set()
+        fresh, repeats = [], []
+        for test in observed:
+            value = _checked_call(test[-1], [name])[1]
+            (repeats if value in results else fresh).append(test)
+            results.add(value)
+        chosen = [*fresh, *repeats][: wanted - len(tests)]
+        tests, added = [*tests, *chosen], added + len(chosen)
+    return tests, added
 
 
 def _is_literal(text: str) -> bool:
@@ -692,12 +853,15 @@ def _is_literal(text: str) -> bool:
     return repr(value) == text
 
 
-def execution_record(main: RunOutcome, buggy: RunOutcome | None, observed: int = 0) -> dict:
+def execution_record(main: RunOutcome, buggy: RunOutcome | None, observed: int = 0, chosen: int = 0) -> dict:
     """The record's `execution` column for a run (and, for a task about a bug, the run against the buggy code);
-    `observed`: how many of the tests' expected values were taken from running the source's code."""
+    `observed`: how many of the tests' expected values were taken from running the source's code; `chosen`: how many
+    of those tests have inputs chosen from the function's parameters rather than written by the model."""
     detail = f"ran the tests against the answer's code: {main.passed} passed, {main.failed} failed{main.note}"
     if observed:
         detail += f"; the expected values of {observed} tests are what the source's code returned when run first"
+    if chosen:
+        detail += f"; the inputs of {chosen} tests were chosen from the parameters of the function under test"
     if buggy is not None and buggy.loaded:
         detail += f"; against the buggy code from the task: {buggy.passed} passed, {buggy.failed} failed"
     elif buggy is not None:
@@ -816,11 +980,18 @@ class _Attempt:
     buggy: RunOutcome | None
     changed: bool
     observed: int = 0
+    chosen: int = 0
 
     @property
     def verified(self) -> bool:
         caught = self.buggy is None or (self.buggy.loaded and self.buggy.failed > 0)
         return self.main.ok and caught and self.changed
+
+
+SAME_RESULTS_TYPES = frozenset({"refactor", "optimise", "add_types_docs"})
+"""Instruction types whose answer is a new version of the seed's code that must return what the seed's code returns:
+their tests' expected values are what the seed's code returned (run first in the sandbox), and the new code must
+pass them."""
 
 
 class CodingResponder(dspy.Module):
@@ -831,9 +1002,15 @@ class CodingResponder(dspy.Module):
             takes the part it writes from them.
     """
 
-    def __init__(self, demos: Sequence[tuple[str, str, str]], source_as_is_types: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        demos: Sequence[tuple[str, str, str]],
+        source_as_is_types: Sequence[str] = (),
+        same_results_types: Sequence[str] = (),
+    ) -> None:
         super().__init__()
         self._source_as_is_types = frozenset(source_as_is_types)
+        self._same_results_types = frozenset(same_results_types)
         code_demos, python_demos, javascript_demos, explain_demos = [], [], [], []
         for source, task, text in demos:
             answer = parse_answer(text)
@@ -877,13 +1054,13 @@ class CodingResponder(dspy.Module):
             raise InvalidOutput("the task asks about code, but its source holds no Python or JavaScript code")
 
         # Expected values come from a run only where the source is the seed's code as it was written (never a planted
-        # bug's version, whose behaviour the tests would then pin down) and the task is not to say what it returns.
+        # bug's version, whose behaviour the tests would then pin down) and the task is not to say what it returns:
+        # tests of that code itself, or of a new version that must return the same results (a refactoring).
+        seed_code = source is not None and language == PYTHON and source_language == PYTHON
         observe = (
-            keep
-            and language == PYTHON
-            and instruction_type in self._source_as_is_types
-            and not asks_for_a_value(instruction)
+            keep and seed_code and instruction_type in self._source_as_is_types and not asks_for_a_value(instruction)
         )
+        same_results = not keep and seed_code and instruction_type in self._same_results_types
         attempts: list[_Attempt] = []
         why_not: list[str] = []
         tries = ATTEMPTS if keep else CODE_ATTEMPTS
@@ -901,17 +1078,23 @@ class CodingResponder(dspy.Module):
             if language == JAVASCRIPT:
                 code = with_exports(code, names)
             tests = self._tests(instruction, code, language, names, sampled)
-            if len(tests) < 1:
+            if len(tests) < 1 and not (observe or same_results):
                 why_not.append("no test line that calls the code")
                 continue
-            file, observed = build_test_file(tests, language, names), 0
+            observed = chosen = 0
             try:
-                if observe:
-                    tests, observed = observe_expected_values(code, tests, names)
+                if observe or same_results:
+                    shared = [name for name in names if name in code_names(source, PYTHON)]
+                    tests, observed = observe_expected_values(source, tests, shared)
+                    if len(tests) < MIN_TESTS:  # the model's tests are too few: top them up, with a spare
+                        tests, chosen = top_up_with_chosen_inputs(
+                            source, instruction, tests, MIN_TESTS + 1, int(sampled.get("seed", 0)), shared
+                        )
+                    observed += chosen
                     if not tests:
-                        why_not.append("no test whose call returns a value (each raised)")
+                        why_not.append("no test of the code whose call returns a value")
                         continue
-                    file = build_test_file(tests, language, names)
+                file = build_test_file(tests, language, names)
                 main = run_tests(code, file, language, len(tests))
                 buggy = None
                 if about_bug and source:
@@ -920,17 +1103,18 @@ class CodingResponder(dspy.Module):
             except SandboxUnavailable as refused:
                 command = " ".join(PYTHON_COMMAND if language == PYTHON else JAVASCRIPT_COMMAND)
                 execution = unverified_record(command, str(refused))
+                file = build_test_file(tests, language, names)
                 return self._answer(instruction, code, file, language, execution, config, explain=False)
             changed = keep or source is None or normalised(code) != normalised(source)
             if changed and source and language == PYTHON and asks_for_type_hints(instruction):
                 changed = (annotation_count(code) or 0) > (annotation_count(source) or 0)
-            attempts.append(_Attempt(code, file, len(tests), main, buggy, changed, observed))
+            attempts.append(_Attempt(code, file, len(tests), main, buggy, changed, observed, chosen))
             if attempts[-1].verified:
                 break
         if not attempts:
             raise InvalidOutput(f"no runnable answer after {tries} tries: {'; '.join(dict.fromkeys(why_not))}")
         best = max(attempts, key=lambda a: (a.verified, a.main.ok, a.main.passed - a.main.failed))
-        execution = execution_record(best.main, best.buggy, best.observed)
+        execution = execution_record(best.main, best.buggy, best.observed, best.chosen)
         return self._answer(instruction, best.code, best.tests, language, execution, config, explain=best.verified)
 
     def _code(self, passage: str, instruction: str, language: str, config: dict) -> str | None:
@@ -981,4 +1165,5 @@ def coding_responder(skill) -> CodingResponder:
             source = outputs["specification"]
         demos.append((source, task, answer))
     source_as_is = [kind.name for kind in skill.instruction_types if kind.transformations == (IDENTITY,)]
-    return CodingResponder(demos, source_as_is)
+    same_results = [name for name in source_as_is if name in SAME_RESULTS_TYPES]
+    return CodingResponder(demos, source_as_is, same_results)

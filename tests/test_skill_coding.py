@@ -17,6 +17,7 @@ from agentinstruct.programs.coding import (
     JAVASCRIPT,
     PYTHON,
     build_test_file,
+    chosen_calls,
     code_names,
     coding_responder,
     extract_code,
@@ -28,6 +29,7 @@ from agentinstruct.programs.coding import (
     run_tests,
     source_code,
     target_language,
+    top_up_with_chosen_inputs,
     with_exports,
 )
 from agentinstruct.programs.pipeline import InvalidOutput
@@ -452,6 +454,93 @@ def test_observed_values_are_exact_literals_or_the_test_goes():
         ["assert True"],
     ]
     assert observed == 2
+
+
+LOANS = '''"""Loans."""
+
+from datetime import date, timedelta
+
+LOAN_DAYS = {"book": 21, "dvd": 7}
+
+
+def due_date(borrowed: date, kind: str) -> date:
+    return borrowed + timedelta(days=LOAN_DAYS[kind])
+
+
+def late(due: date, returned: date, renewals: int, rate: float = 0.5) -> bool:
+    return returned > due and renewals < 2
+'''
+
+
+def test_inputs_are_chosen_from_the_parameters_type_hints_names_and_the_module_s_strings():
+    calls = chosen_calls(LOANS, "due_date")
+    assert calls[0] == ["from datetime import date", "assert due_date(date(2024, 3, 1), 'book') == None"]
+    assert ["from datetime import date", "assert due_date(date(2024, 3, 1), 'dvd') == None"] in calls
+    late = [test[-1] for test in chosen_calls(LOANS, "late", seed=1)]
+    assert late[0] == "assert late(date(2024, 3, 1), date(2024, 3, 1), 3) == None"  # `rate` keeps its default
+    assert len(set(late)) == len(late) <= 8 and any(", 0) ==" in call for call in late)
+    assert late != [test[-1] for test in chosen_calls(LOANS, "late", seed=2)]  # the order is drawn with the seed
+    totals = [test[-1] for test in chosen_calls(CART, "total")]
+    assert totals[0] == "assert total([1, 2, 3]) == None" and "assert total([]) == None" in totals  # a plural: a list
+    assert chosen_calls(CART, "missing") == [] and chosen_calls("not python (", "total") == []
+
+
+@needs_sandbox
+def test_tests_are_topped_up_with_chosen_inputs_and_values_that_the_code_returned():
+    tests, added = top_up_with_chosen_inputs(LOANS, "Write tests for due_date.", [], 3, seed=5)
+    assert added == 3 and all("due_date(date(" in test[-1] for test in tests)
+    assert any("== date(2024, 3, 22)" in test[-1] for test in tests)  # a date result is written as the call making it
+    assert len({test[-1].split("==")[1] for test in tests}) == 3  # different results before repeated ones
+    outcome = run_tests(LOANS, build_test_file(tests, PYTHON, code_names(LOANS, PYTHON)), PYTHON, 3)
+    assert outcome.ok and outcome.passed == 3
+    kept = [["assert due_date(date(2024, 3, 1), 'dvd') == date(2024, 3, 8)"]]
+    topped, added = top_up_with_chosen_inputs(LOANS, "Write tests for late.", kept, 2, seed=5)
+    assert added == 1 and topped[0] == kept[0] and "late(" in topped[1][-1]
+
+
+@needs_sandbox
+def test_a_model_without_usable_test_lines_gets_top_up_with_chosen_inputs_for_the_seed_s_own_code():
+    answers = [
+        {"asserts": "assert letter_grade(90) == 'A'\nassert average([]) == 0.0"},  # its worked example's names
+        {"explanation": "total adds up the prices and takes off the discount."},
+    ]
+    prediction, lm = respond(answers, CART, TESTS_TASK, "write_tests")
+    assert len(lm.history) == 2
+    answer, execution = parse_answer(prediction.answer), prediction.execution
+    assert answer.code == CART.strip() and "letter_grade" not in answer.tests
+    assert "total([1, 2, 3])" in answer.tests and execution["tests_failed"] == 0 and execution["tests_passed"] == 3
+    assert "the inputs of 3 tests were chosen from the parameters" in execution["detail"]
+    assert validate(sample_view(CART, TESTS_TASK, prediction), SKILL) == {}
+    # A task about a planted bug's version never gets values from a run, chosen inputs or not.
+    answers = [{"asserts": "assert letter_grade(90) == 'A'"}] * 3
+    with pytest.raises(InvalidOutput, match="no test line that calls the code"):
+        respond(answers, BUGGY_CART, TESTS_TASK, "review_for_bug")
+
+
+REFACTOR_TASK = "Refactor total so that it computes the factor first."
+REFACTORED = """def total(prices, discount=0):
+    factor = (100 - discount) / 100
+    return round(sum(prices) * factor, 2)
+
+
+def count_items(prices):
+    return len(prices)
+"""
+
+
+@needs_sandbox
+@pytest.mark.parametrize(("code", "kept"), [(REFACTORED, True), (REFACTORED.replace("100 - discount", "100"), False)])
+def test_a_refactoring_must_return_what_the_seed_s_code_returned(code, kept):
+    # The model's expected values are wrong for both versions; the seed's code gives the right ones.
+    tries = [{"code": f"```python\n{code}```"}, {"asserts": "assert total([10, 10], 50) == 15\nassert total([4]) == 5"}]
+    answers = [*tries, {"explanation": "The factor is computed once, before the sum is scaled."}] if kept else tries * 2
+    prediction, _ = respond(answers, CART, REFACTOR_TASK, "refactor")
+    answer, execution = parse_answer(prediction.answer), prediction.execution
+    assert "math.isclose(total([10, 10], 50), 10.0)" in answer.tests and "math.isclose(total([4]), 4.0)" in answer.tests
+    assert "what the source's code returned" in execution["detail"]
+    failures = validate(sample_view(CART, REFACTOR_TASK, prediction), SKILL)
+    assert (failures == {}) is kept
+    assert kept or "fails_own_tests" in failures
 
 
 @needs_sandbox
