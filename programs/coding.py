@@ -890,6 +890,203 @@ def unverified_record(command: str, why: str) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# Transformations made by code, for Python seeds: a planted bug, a specification
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+class DerivedSource(str):
+    """A source made by code from the seed's Python code (a version with a planted bug, a specification), which
+    remembers that code: the responder answers from it, as a teacher who planted the bug knows its fix and one who
+    wrote the specification knows the code it describes. The pipeline passes the text on unchanged (the coding
+    skill's refinements edit only the task), so the responder gets this very object.
+
+    Attributes:
+        origin: The seed's code.
+        function: The function the bug is in (a planted bug), else "".
+        bug_line, fixed_line: The line the bug changed, as it is and as it was (a planted bug), else "".
+    """
+
+    origin: str
+    function: str
+    bug_line: str
+    fixed_line: str
+
+    def __new__(cls, text: str, origin: str, function: str = "", bug_line: str = "", fixed_line: str = ""):
+        made = super().__new__(cls, text)
+        made.origin, made.function, made.bug_line, made.fixed_line = origin, function, bug_line, fixed_line
+        return made
+
+
+_FLIPPED_COMPARISON = {ast.GtE: ">", ast.Gt: ">=", ast.LtE: "<", ast.Lt: "<=", ast.Eq: "!=", ast.NotEq: "=="}
+_SWAPPED_OPERATOR = {ast.Add: "-", ast.Sub: "+", ast.Mult: "/", ast.Div: "*"}
+MAX_PLANTING_TRIES = 8
+"""Bug sites tried per seed before the planted-bug transformation is left to the model: a site is kept only where tests
+with chosen inputs tell the buggy version from the seed's."""
+
+
+@dataclass(frozen=True)
+class _Site:
+    start: int
+    end: int
+    replacement: bytes
+    function: str
+
+
+def _bug_sites(code: str) -> list[_Site]:
+    """Where one small bug can go in the code's top-level functions: a comparison flipped (`>=` to `>`), an operator
+    swapped (`+` to `-`), an integer one larger; never in a docstring."""
+    tree = ast.parse(code)
+    data = code.encode()
+    starts = [0]
+    for line in data.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+
+    def offset(line: int, column: int) -> int:
+        return starts[line - 1] + column
+
+    sites = []
+    testable = set(top_level_functions(code))
+    for function in tree.body:
+        if not isinstance(function, ast.FunctionDef) or function.name not in testable:
+            continue
+        body = function.body[1:] if ast.get_docstring(function) is not None else function.body
+        for node in (inner for statement in body for inner in ast.walk(statement)):
+            if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _FLIPPED_COMPARISON:
+                left, right = node.left, node.comparators[0]
+                start, end = offset(left.end_lineno, left.end_col_offset), offset(right.lineno, right.col_offset)
+                flipped = f" {_FLIPPED_COMPARISON[type(node.ops[0])]} ".encode()
+                sites.append(_Site(start, end, flipped, function.name))
+            elif isinstance(node, ast.BinOp) and type(node.op) in _SWAPPED_OPERATOR:
+                left, right = node.left, node.right
+                start, end = offset(left.end_lineno, left.end_col_offset), offset(right.lineno, right.col_offset)
+                if data[start:end].strip() in (b"+", b"-", b"*", b"/"):
+                    sites.append(_Site(start, end, f" {_SWAPPED_OPERATOR[type(node.op)]} ".encode(), function.name))
+            elif isinstance(node, ast.Constant) and type(node.value) is int and node.lineno == node.end_lineno:
+                start, end = offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset)
+                if data[start:end] == str(node.value).encode():
+                    sites.append(_Site(start, end, str(node.value + 1).encode(), function.name))
+    return sites
+
+
+def _changed_line(code: str, buggy: str) -> tuple[str, str]:
+    """The first line that differs, as (buggy, original), stripped."""
+    for before, after in zip(code.splitlines(), buggy.splitlines(), strict=False):
+        if before != after:
+            return after.strip(), before.strip()
+    return "", ""
+
+
+def bug_catching_tests(code: str, buggy: str, function: str, seed: int = 0, wanted: int = MIN_TESTS + 1):
+    """Tests of `function` with chosen inputs and the values the seed's `code` returned, at least one of which fails
+    on the `buggy` version (those come first); empty when no chosen input tells the two apart.
+
+    Raises:
+        SandboxUnavailable: The sandbox cannot run here; nothing was run.
+    """
+    candidates = chosen_calls(code, function, seed)
+    right, _ = observe_expected_values(code, candidates, [function])
+    wrong, _ = observe_expected_values(buggy, candidates, [function])
+    wrong_values = dict(_checked_call(test[-1], [function]) for test in wrong)
+    catching, others, seen = [], [], set()
+    for test in right:
+        call, value = _checked_call(test[-1], [function])
+        if wrong_values.get(call) != value:
+            catching.append(test)
+        elif value not in seen:
+            others.append(test)
+        seen.add(value)
+    return [*catching[:2], *others][:wanted] if catching else []
+
+
+def plant_bug(code: str, seed: int = 0) -> DerivedSource | None:
+    """The seed's Python code with one small bug planted (a site drawn with `seed`) that tests with chosen inputs
+    catch, or None when the code has no such site (or is not Python).
+
+    Raises:
+        SandboxUnavailable: The sandbox cannot run here; nothing was run.
+    """
+    import random
+
+    try:
+        sites = _bug_sites(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    random.Random(seed).shuffle(sites)
+    data = code.encode()
+    for site in sites[:MAX_PLANTING_TRIES]:
+        buggy = (data[: site.start] + site.replacement + data[site.end :]).decode()
+        if not _parses(buggy) or buggy == code:
+            continue
+        if bug_catching_tests(code, buggy, site.function, seed):
+            return DerivedSource(buggy, code, site.function, *_changed_line(code, buggy))
+    return None
+
+
+MAX_EXAMPLES = 2
+"""Example calls per function in a specification made by code."""
+
+
+def write_specification(code: str, seed: int = 0) -> DerivedSource | None:
+    """A plain-language specification of the seed's Python code, in the shape of the skill's worked specification:
+    what the module is for, its constants, and for each top-level function its signature, its docstring and example
+    calls with the results the code really returned (run in the sandbox, inputs chosen from the parameters). None when
+    no function of the code returns a value for a chosen input.
+
+    Raises:
+        SandboxUnavailable: The sandbox cannot run here; nothing was run.
+    """
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    lines = []
+    purpose = ast.get_docstring(tree)
+    if purpose:
+        lines.append(" ".join(purpose.split("\n\n")[0].split()))
+    for node in tree.body:
+        segment = ast.get_source_segment(code, node) if isinstance(node, ast.Assign | ast.AnnAssign) else None
+        if segment and "\n" not in segment and len(segment) <= 100:
+            lines.append(f"Constant: {segment}")
+    described = 0
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    for name in top_level_functions(code):
+        function = functions[name]
+        returns = f" -> {ast.unparse(function.returns)}" if function.returns is not None else ""
+        doc = " ".join((ast.get_docstring(function) or "").split())
+        line = f"Function {name}({ast.unparse(function.args)}){returns}: {doc or 'see its examples.'}"
+        tests, _ = top_up_with_chosen_inputs(code, name, [], MAX_EXAMPLES, seed, [name])
+        examples = [_checked_call(test[-1], [name]) for test in tests]
+        if not examples:
+            continue
+        line += "".join(f" Example: {call} returns {value}." for call, value in examples)
+        lines.append(line)
+        described += 1
+    return DerivedSource("\n".join(lines), code) if described else None
+
+
+PLANTED_BUG, SPECIFICATION = "planted_bug", "specification"
+
+
+def transform_python_seed(text: str, transformation: str, config: dict) -> str | None:
+    """The coding skill's transformations made by code (`Behaviour.transform`): on a seed that is Python code, the
+    planted bug and the specification are made by code rather than by the model, which cannot copy a file faithfully
+    or say exactly what its functions return; None (the model's transformation) for any other seed or
+    transformation, or where the sandbox cannot run."""
+    from agentinstruct.sandbox import SandboxUnavailable
+
+    found = source_code(text)
+    if transformation not in (PLANTED_BUG, SPECIFICATION) or found is None or found[1] != PYTHON:
+        return None
+    seed = int(config.get("seed", 0))
+    try:
+        if transformation == PLANTED_BUG:
+            return plant_bug(found[0], seed)
+        return write_specification(found[0], seed)
+    except SandboxUnavailable:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # The answer's text
 # ---------------------------------------------------------------------------------------------------------------------
 
@@ -1045,6 +1242,10 @@ class CodingResponder(dspy.Module):
         about_bug = asks_about_bug(instruction)
         if about_bug and source is None:
             raise InvalidOutput("the task is about a bug, but its source holds no Python or JavaScript code")
+        if isinstance(passage, DerivedSource) and language == PYTHON:
+            answered = self._from_seed_code(passage, instruction, about_bug, source, config)
+            if answered is not None:
+                return answered
         keep = keeps_source_code(instruction, source) and source_language == language
         if (
             (_TESTS.search(instruction) or _EXPLAIN.search(instruction))
@@ -1117,6 +1318,45 @@ class CodingResponder(dspy.Module):
         execution = execution_record(best.main, best.buggy, best.observed, best.chosen)
         return self._answer(instruction, best.code, best.tests, language, execution, config, explain=best.verified)
 
+    def _from_seed_code(
+        self, passage: DerivedSource, instruction: str, about_bug: bool, source: str | None, config: dict
+    ) -> dspy.Prediction | None:
+        """The answer to a task on a source made by code from the seed's code (`DerivedSource`): that code is the
+        answer's code (the fix of the planted bug, the implementation of the specification), with tests whose inputs
+        are chosen from its parameters and whose expected values it returned; for a bug, the tests that catch it come
+        first and the explanation names the line. None where this does not apply (a planted bug's source with a task
+        about something else), the tests would be too few, or the sandbox cannot run: the model answers instead."""
+        from agentinstruct.sandbox import SandboxUnavailable
+
+        code, seed = passage.origin, int(config.get("seed", 0))
+        bug = bool(passage.function)
+        if bug != about_bug or (bug and source is None):
+            return None
+        try:
+            if bug:
+                tests = bug_catching_tests(code, source, passage.function, seed)
+                added = len(tests)
+            else:
+                tests, added = top_up_with_chosen_inputs(code, instruction, [], MIN_TESTS + 1, seed)
+            if len(tests) < MIN_TESTS:
+                return None
+            names = code_names(code, PYTHON)
+            file = build_test_file(tests, PYTHON, names)
+            main = run_tests(code, file, PYTHON, len(tests))
+            buggy = run_tests(source, file, PYTHON, len(tests)) if bug else None
+        except SandboxUnavailable:
+            return None
+        execution = execution_record(main, buggy, len(tests), added)
+        explanation = ""
+        if bug and buggy is not None:
+            explanation = (
+                f"The bug is in {passage.function}: `{passage.bug_line}` must be `{passage.fixed_line}`. The fixed "
+                f"code restores that line; {buggy.failed} of the tests fail on the buggy code and all pass on the "
+                "fixed one."
+            )
+        verified = main.ok and (buggy is None or (buggy.loaded and buggy.failed > 0))
+        return self._answer(instruction, code, file, PYTHON, execution, config, verified, explanation)
+
     def _code(self, passage: str, instruction: str, language: str, config: dict) -> str | None:
         raw = self.write_code(source=passage, task=instruction, language=language, config=config).code
         return extract_code(raw or "", language)
@@ -1127,11 +1367,18 @@ class CodingResponder(dspy.Module):
         return parse_tests(raw or "", language, names, code)
 
     def _answer(
-        self, instruction: str, code: str, tests: str, language: str, execution: dict, config: dict, explain: bool
+        self,
+        instruction: str,
+        code: str,
+        tests: str,
+        language: str,
+        execution: dict,
+        config: dict,
+        explain: bool,
+        explanation: str = "",
     ) -> dspy.Prediction:
         # A pair that failed its run is rejected whatever its prose says: it is not worth an explanation call.
-        explanation = ""
-        if explain:
+        if explain and not explanation:
             limited = {**config, "max_tokens": EXPLANATION_MAX_TOKENS}
             explanation = short_explanation(self.explain(task=instruction, code=code, config=limited).explanation or "")
         if not explanation:

@@ -16,6 +16,8 @@ from agentinstruct.programs import get_skill
 from agentinstruct.programs.coding import (
     JAVASCRIPT,
     PYTHON,
+    DerivedSource,
+    bug_catching_tests,
     build_test_file,
     chosen_calls,
     code_names,
@@ -26,11 +28,14 @@ from agentinstruct.programs.coding import (
     observe_expected_values,
     parse_answer,
     parse_tests,
+    plant_bug,
     run_tests,
     source_code,
     target_language,
     top_up_with_chosen_inputs,
+    transform_python_seed,
     with_exports,
+    write_specification,
 )
 from agentinstruct.programs.pipeline import InvalidOutput
 from agentinstruct.signatures.skill_data import data_path, load_skill_data
@@ -541,6 +546,97 @@ def test_a_refactoring_must_return_what_the_seed_s_code_returned(code, kept):
     failures = validate(sample_view(CART, REFACTOR_TASK, prediction), SKILL)
     assert (failures == {}) is kept
     assert kept or "fails_own_tests" in failures
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Transformations made by code on Python seeds, and the answers made from the seed's code
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@needs_sandbox
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_planted_bug_is_one_small_change_that_tests_with_chosen_inputs_catch(seed):
+    buggy = plant_bug(CART, seed)
+    assert isinstance(buggy, DerivedSource) and buggy.origin == CART and buggy.function == "total"
+    changed = [(a, b) for a, b in zip(CART.splitlines(), buggy.splitlines(), strict=True) if a != b]
+    assert len(changed) == 1 and (buggy.bug_line, buggy.fixed_line) == (changed[0][1].strip(), changed[0][0].strip())
+    assert '"""The sum of the prices' in buggy  # docstrings are never touched
+    assert buggy == plant_bug(CART, seed)  # the same seed plants the same bug
+    tests = bug_catching_tests(CART, buggy, "total", seed)
+    file = build_test_file(tests, PYTHON, code_names(CART, PYTHON))
+    right, wrong = run_tests(CART, file, PYTHON, len(tests)), run_tests(buggy, file, PYTHON, len(tests))
+    assert right.ok and right.passed == len(tests) >= 2 and wrong.failed >= 1
+    # `100 - discount` is no site worth taking: the chosen inputs leave the discount at its default, 0.
+    assert "100 + discount" not in buggy
+
+
+@needs_sandbox
+def test_a_specification_says_what_each_function_takes_and_returns_with_real_examples():
+    spec = write_specification(LOANS, seed=1)
+    assert isinstance(spec, DerivedSource) and spec.origin == LOANS and not spec.function
+    assert spec.splitlines()[0] == "Loans."
+    assert 'Constant: LOAN_DAYS = {"book": 21, "dvd": 7}' in spec
+    assert "Function due_date(borrowed: date, kind: str) -> date: " in spec
+    assert "Example: due_date(date(2024, 3, 1), 'book') returns date(2024, 3, 22)." in spec
+    assert "Function late(due: date, returned: date, renewals: int, rate: float=0.5) -> bool" in spec
+    assert "def " not in spec
+
+
+@needs_sandbox
+def test_only_python_seeds_are_transformed_by_code():
+    assert isinstance(transform_python_seed(CART, "planted_bug", {"seed": 4}), DerivedSource)
+    assert isinstance(transform_python_seed(CART, "specification", {"seed": 4}), DerivedSource)
+    assert transform_python_seed(CART, "identity", {"seed": 4}) is None
+    assert transform_python_seed(SLUG_JS, "planted_bug", {"seed": 4}) is None
+    assert transform_python_seed("Boil the water, then add the pasta.", "specification", {"seed": 4}) is None
+
+
+def test_the_model_transforms_what_code_does_not(monkeypatch):
+    from agentinstruct.programs.transformation import ContentTransformation
+
+    skill = get_skill(SKILL)
+    made = ContentTransformation(skill.transformations, skill.demo_passage, lambda text, name, config: "by code")
+    lm = DummyLM([{"transformed": "by the model"}])
+    with dspy.context(lm=lm):
+        assert made(text=CART, transformation="planted_bug").transformed == "by code"
+        assert made(text=CART, transformation="identity").transformed == CART
+        assert len(lm.history) == 0
+    declining = ContentTransformation(skill.transformations, skill.demo_passage, lambda text, name, config: None)
+    with dspy.context(lm=lm):
+        assert declining(text=CART, transformation="planted_bug").transformed == "by the model"
+
+
+@needs_sandbox
+def test_a_planted_bug_s_fix_is_the_seed_s_code_with_tests_that_catch_the_bug():
+    buggy = plant_bug(CART, 2)
+    prediction, lm = respond([], buggy, FIX_TASK, "fix_bug")
+    assert len(lm.history) == 0  # the fix, its tests and its explanation all come from what was planted
+    answer, execution = parse_answer(prediction.answer), prediction.execution
+    assert answer.code == CART.strip()
+    assert answer.explanation.startswith(f"The bug is in total: `{buggy.bug_line}` must be `{buggy.fixed_line}`.")
+    assert execution["verified"] and execution["tests_failed"] == 0 and execution["tests_passed"] >= 2
+    assert "against the buggy code from the task: " in execution["detail"]
+    assert validate(sample_view(buggy, FIX_TASK, prediction), SKILL) == {}
+    # A task on the buggy code about something else is the model's to answer.
+    answers = [{"asserts": "assert count_items([1, 2]) == 2"}, {"explanation": "It counts."}] * 3
+    prediction, lm = respond(answers, buggy, TESTS_TASK, "write_tests")
+    assert len(lm.history) >= 1 and parse_answer(prediction.answer).code == buggy.strip()
+
+
+@needs_sandbox
+def test_a_specification_s_implementation_is_the_seed_s_code_with_tests_of_its_examples():
+    spec = write_specification(CART, seed=3)
+    task = "Write a Python function total(prices, discount=0) as described."
+    prediction, lm = respond([{"explanation": "total sums the prices and takes off the discount."}], spec, task)
+    assert len(lm.history) == 1  # only the explanation is the model's
+    answer, execution = parse_answer(prediction.answer), prediction.execution
+    assert answer.code == CART.strip() and answer.explanation == "total sums the prices and takes off the discount."
+    assert "total([1, 2, 3])" in answer.tests and execution["tests_passed"] == 3
+    assert "the inputs of 3 tests were chosen" in execution["detail"]
+    assert validate(sample_view(spec, task, prediction), SKILL) == {}
+    # A JavaScript implementation of the same specification is the model's.
+    with pytest.raises(InvalidOutput, match="no javascript code"):
+        respond([{"code": "I cannot."}] * 4, spec, "Write a JavaScript function total(prices) as described.")
 
 
 @needs_sandbox
