@@ -1067,14 +1067,24 @@ def write_specification(code: str, seed: int = 0) -> DerivedSource | None:
 PLANTED_BUG, SPECIFICATION = "planted_bug", "specification"
 
 
-def transform_python_seed(text: str, transformation: str, config: dict) -> str | None:
-    """The coding skill's transformations made by code (`Behaviour.transform`): on a seed that is Python code, the
+def transform_seed(text: str, transformation: str, config: dict) -> str | None:
+    """The coding skill's transformations made by code (`Behaviour.transform`). On a seed that is Python code, the
     planted bug and the specification are made by code rather than by the model, which cannot copy a file faithfully
-    or say exactly what its functions return; None (the model's transformation) for any other seed or
-    transformation, or where the sandbox cannot run."""
+    or say exactly what its functions return. A seed without code (prose) cannot make the tasks of the identity and
+    the planted bug (tests, explanations, refactorings, fixes of its code): that fails at once, before any LM call.
+    None (the model's transformation, or the identity) for anything else, or where the sandbox cannot run.
+
+    Raises:
+        InvalidOutput: The seed holds no code, and the transformation's tasks are all about its code.
+    """
+    from agentinstruct.programs.pipeline import InvalidOutput
     from agentinstruct.sandbox import SandboxUnavailable
 
     found = source_code(text)
+    if found is None and transformation in (IDENTITY, PLANTED_BUG):
+        raise InvalidOutput(
+            f"the seed holds no Python or JavaScript code, and the {transformation} tasks are about code"
+        )
     if transformation not in (PLANTED_BUG, SPECIFICATION) or found is None or found[1] != PYTHON:
         return None
     seed = int(config.get("seed", 0))

@@ -67,8 +67,10 @@ class Behaviour:
     follows up)."""
     transform: Callable[[str, str, dict], str | None] | None = None
     """A skill's transformations made by code rather than by the model, where code does them better: called as
-    `transform(seed text, transformation name, config)` before the transformation's LM agent; a string it returns is
-    the transformed text (no LM call), None leaves the seed to the agent."""
+    `transform(seed text, transformation name, config)` before the transformation's LM agent (or the identity); a
+    string it returns is the transformed text (no LM call), None leaves the seed to the agent. Raising
+    `programs.pipeline.InvalidOutput(why)` fails the transformation stage at once, before any LM call: for a seed
+    whose kind cannot make that transformation's tasks."""
     runs_code: bool = False
     """Whether the responder runs generated code (in `agentinstruct.sandbox`): a job refuses to start where the sandbox
     cannot run, rather than spend LM calls on pairs that could never be verified."""
@@ -88,10 +90,10 @@ def _coding(skill: Skill) -> object:
     return coding_responder(skill)
 
 
-def _transform_python_seed(text: str, transformation: str, config: dict) -> str | None:
-    from agentinstruct.programs.coding import transform_python_seed
+def _coding_transform(text: str, transformation: str, config: dict) -> str | None:
+    from agentinstruct.programs.coding import transform_seed
 
-    return transform_python_seed(text, transformation, config)
+    return transform_seed(text, transformation, config)
 
 
 def _tool_use(skill: Skill) -> object:
@@ -138,7 +140,7 @@ _BEHAVIOUR: dict[str, Behaviour] = {
     "few_shot_reasoning": Behaviour(user_turn=INSTRUCTION_ONLY),
     "data_to_text": Behaviour(),
     "creative_content": Behaviour(),
-    "coding": Behaviour(responder=_coding, transform=_transform_python_seed, runs_code=True),
+    "coding": Behaviour(responder=_coding, transform=_coding_transform, runs_code=True),
     "tool_use": Behaviour(user_turn=INSTRUCTION_ONLY, responder=_tool_use),
     "web_agent": Behaviour(responder=_web_agent),
     "rag": Behaviour(user_turn=RETRIEVED_PASSAGES_THEN_QUESTION, responder=_rag_responder, uses_corpus=True),

@@ -37,9 +37,9 @@ class ContentTransformation(dspy.Module):
             self.agents[agent.name] = predictor
 
     def forward(self, text: str, transformation: str, config: dict | None = None) -> dspy.Prediction:
-        if transformation == IDENTITY:
-            return dspy.Prediction(transformed=text)
         made = self._by_code(text, transformation, config or {}) if self._by_code else None
         if made is not None:
             return dspy.Prediction(transformed=made)
+        if transformation == IDENTITY:
+            return dspy.Prediction(transformed=text)
         return self.agents[transformation](text=text, config=config or {})

@@ -33,7 +33,7 @@ from agentinstruct.programs.coding import (
     source_code,
     target_language,
     top_up_with_chosen_inputs,
-    transform_python_seed,
+    transform_seed,
     with_exports,
     write_specification,
 )
@@ -583,12 +583,30 @@ def test_a_specification_says_what_each_function_takes_and_returns_with_real_exa
 
 
 @needs_sandbox
-def test_only_python_seeds_are_transformed_by_code():
-    assert isinstance(transform_python_seed(CART, "planted_bug", {"seed": 4}), DerivedSource)
-    assert isinstance(transform_python_seed(CART, "specification", {"seed": 4}), DerivedSource)
-    assert transform_python_seed(CART, "identity", {"seed": 4}) is None
-    assert transform_python_seed(SLUG_JS, "planted_bug", {"seed": 4}) is None
-    assert transform_python_seed("Boil the water, then add the pasta.", "specification", {"seed": 4}) is None
+def test_only_python_seeds_are_transformed_by_code_and_prose_makes_no_tasks_about_its_code():
+    assert isinstance(transform_seed(CART, "planted_bug", {"seed": 4}), DerivedSource)
+    assert isinstance(transform_seed(CART, "specification", {"seed": 4}), DerivedSource)
+    assert transform_seed(CART, "identity", {"seed": 4}) is None
+    assert transform_seed(SLUG_JS, "planted_bug", {"seed": 4}) is None
+    assert transform_seed(SLUG_JS, "identity", {"seed": 4}) is None
+    prose = "To make pasta, boil the water, then add the pasta."
+    assert transform_seed(prose, "specification", {"seed": 4}) is None  # a procedure: the model specifies it
+    for transformation in ("identity", "planted_bug"):
+        with pytest.raises(InvalidOutput, match=f"holds no Python or JavaScript code, and the {transformation} tasks"):
+            transform_seed(prose, transformation, {"seed": 4})
+
+
+def test_a_prose_seed_s_identity_fails_before_any_lm_call():
+    from agentinstruct.programs.pipeline import AgentInstructPipeline
+
+    lm = DummyLM([{"tasks": "Write tests for f."}] * 20)
+    with dspy.context(lm=lm):
+        pipeline = AgentInstructPipeline(get_skill(SKILL))
+        seed_id = next(f"s{i}" for i in range(100) if pipeline.plan(f"s{i}").transformation == "identity")
+        result = pipeline(seed="To make pasta, boil the water, then add the pasta.", seed_id=seed_id)
+    assert len(lm.history) == 0 and not result.samples
+    assert [(f.stage, f.reason) for f in result.failures] == [("transformation", "invalid_output")]
+    assert "holds no Python or JavaScript code" in result.failures[0].detail
 
 
 def test_the_model_transforms_what_code_does_not(monkeypatch):
@@ -599,8 +617,9 @@ def test_the_model_transforms_what_code_does_not(monkeypatch):
     lm = DummyLM([{"transformed": "by the model"}])
     with dspy.context(lm=lm):
         assert made(text=CART, transformation="planted_bug").transformed == "by code"
-        assert made(text=CART, transformation="identity").transformed == CART
         assert len(lm.history) == 0
+    made = ContentTransformation(skill.transformations, skill.demo_passage, lambda text, name, config: None)
+    assert made(text=CART, transformation="identity").transformed == CART
     declining = ContentTransformation(skill.transformations, skill.demo_passage, lambda text, name, config: None)
     with dspy.context(lm=lm):
         assert declining(text=CART, transformation="planted_bug").transformed == "by the model"
