@@ -1342,6 +1342,8 @@ class CodingResponder(dspy.Module):
         bug = bool(passage.function)
         if bug != about_bug or (bug and source is None):
             return None
+        if not bug and not any(_uses(instruction, [name]) for name in top_level_functions(code)):
+            return None  # a task on the specification that names none of its functions is not about this code
         try:
             if bug:
                 tests = bug_catching_tests(code, source, passage.function, seed)

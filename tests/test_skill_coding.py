@@ -653,6 +653,9 @@ def test_a_specification_s_implementation_is_the_seed_s_code_with_tests_of_its_e
     assert "total([1, 2, 3])" in answer.tests and execution["tests_passed"] == 3
     assert "the inputs of 3 tests were chosen" in execution["detail"]
     assert validate(sample_view(spec, task, prediction), SKILL) == {}
+    # A task that names none of the specification's functions (a model copying its worked example) is the model's.
+    with pytest.raises(InvalidOutput, match="no python code"):
+        respond([{"code": "I cannot."}] * 4, spec, "Write a Python function letter_grade(mark) as described.")
     # A JavaScript implementation of the same specification is the model's.
     with pytest.raises(InvalidOutput, match="no javascript code"):
         respond([{"code": "I cannot."}] * 4, spec, "Write a JavaScript function total(prices) as described.")
