@@ -313,6 +313,14 @@ def off_task_names(code: str, language: str, passage: str, instruction: str) -> 
     return None if any(_folded(name) in said for name in defined) else defined
 
 
+_IDENTIFIER = re.compile(r"\b[A-Za-z]+(?:_[A-Za-z0-9]+)+\b|\b[a-z]+[A-Z][A-Za-z0-9]*\b")
+
+
+def foreign_names(instruction: str, code: str) -> list[str]:
+    """The code-like names a task uses (`letter_grade`, `letterGrade`) that the code never mentions."""
+    return [name for name in dict.fromkeys(_IDENTIFIER.findall(instruction)) if name not in code]
+
+
 def _uses(line: str, names: Sequence[str]) -> list[str]:
     return [name for name in names if re.search(rf"(?<![\w.]){re.escape(name)}\b", line)]
 
@@ -1344,6 +1352,8 @@ class CodingResponder(dspy.Module):
             return None
         if not bug and not any(_uses(instruction, [name]) for name in top_level_functions(code)):
             return None  # a task on the specification that names none of its functions is not about this code
+        if foreign_names(instruction, code):
+            return None  # the task is about functions this code lacks (a model copying its worked example)
         try:
             if bug:
                 tests = bug_catching_tests(code, source, passage.function, seed)

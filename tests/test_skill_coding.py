@@ -23,6 +23,7 @@ from agentinstruct.programs.coding import (
     code_names,
     coding_responder,
     extract_code,
+    foreign_names,
     format_answer,
     keeps_source_code,
     observe_expected_values,
@@ -625,6 +626,12 @@ def test_the_model_transforms_what_code_does_not(monkeypatch):
         assert declining(text=CART, transformation="planted_bug").transformed == "by the model"
 
 
+def test_names_a_task_uses_that_the_code_lacks():
+    assert foreign_names("Fix the bug in letter_grade and letterGrade.", CART) == ["letter_grade", "letterGrade"]
+    assert foreign_names("Fix the bug in count_items, which counts one too many.", CART) == []
+    assert foreign_names("Fix the bug in the total.", CART) == []
+
+
 @needs_sandbox
 def test_a_planted_bug_s_fix_is_the_seed_s_code_with_tests_that_catch_the_bug():
     buggy = plant_bug(CART, 2)
@@ -636,6 +643,9 @@ def test_a_planted_bug_s_fix_is_the_seed_s_code_with_tests_that_catch_the_bug():
     assert execution["verified"] and execution["tests_failed"] == 0 and execution["tests_passed"] >= 2
     assert "against the buggy code from the task: " in execution["detail"]
     assert validate(sample_view(buggy, FIX_TASK, prediction), SKILL) == {}
+    # A task about a function the code lacks (the worked example's) is not answered with this code.
+    with pytest.raises(InvalidOutput, match="no runnable answer"):
+        respond([{"code": "I cannot."}] * 4, buggy, "Fix the bug in letter_grade, which gives a B for 90.", "fix_bug")
     # A task on the buggy code about something else is the model's to answer.
     answers = [{"asserts": "assert count_items([1, 2]) == 2"}, {"explanation": "It counts."}] * 3
     prediction, lm = respond(answers, buggy, TESTS_TASK, "write_tests")
