@@ -821,18 +821,23 @@ def top_level_functions(code: str) -> list[str]:
 
 
 def top_up_with_chosen_inputs(
-    code: str, instruction: str, tests: list[list[str]], wanted: int, seed: int = 0, among: Sequence[str] = ()
+    code: str,
+    instruction: str,
+    tests: list[list[str]],
+    wanted: int,
+    seed: int = 0,
+    among: Sequence[str] | None = None,
 ) -> tuple[list[list[str]], int]:
     """`tests` topped up to `wanted` with tests of `code`'s functions whose inputs are chosen from their parameters
     (`chosen_calls`) and whose expected values are what the code returned (run in the sandbox): the functions the
-    task names first, then the others (only those of `among`, where given). Calls whose results are all alike say
+    task names first, then the others (only those of `among`, where it is given). Calls whose results are all alike say
     little: a call with a result not seen yet is taken before one that repeats a result. Returns the tests and how
     many were added.
 
     Raises:
         SandboxUnavailable: The sandbox cannot run here; nothing was run.
     """
-    functions = [name for name in top_level_functions(code) if not among or name in among]
+    functions = [name for name in top_level_functions(code) if among is None or name in among]
     named = [name for name in functions if re.search(rf"(?<![\w.]){re.escape(name)}\b", instruction)]
     checked = [_checked_call(test[-1], functions) for test in tests]
     done = {found[0] for found in checked if found}
@@ -1304,6 +1309,9 @@ class CodingResponder(dspy.Module):
             try:
                 if observe or same_results:
                     shared = [name for name in names if name in code_names(source, PYTHON)]
+                    if not shared:
+                        why_not.append("the model's code defines none of the source's names")
+                        continue
                     tests, observed = observe_expected_values(source, tests, shared)
                     if len(tests) < MIN_TESTS:  # the model's tests are too few: top them up, with a spare
                         tests, chosen = top_up_with_chosen_inputs(

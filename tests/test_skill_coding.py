@@ -549,6 +549,14 @@ def test_a_refactoring_must_return_what_the_seed_s_code_returned(code, kept):
     assert kept or "fails_own_tests" in failures
 
 
+@needs_sandbox
+def test_a_refactoring_that_drops_every_name_of_the_seed_s_code_is_not_tested_against_it():
+    task = "Refactor total into a function compute_total."
+    answers = [{"code": "def compute_total(prices):\n    return sum(prices)\n"}, {"asserts": "assert True"}] * 2
+    with pytest.raises(InvalidOutput, match="the model's code defines none of the source's names"):
+        respond(answers, CART, task, "refactor")
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Transformations made by code on Python seeds, and the answers made from the seed's code
 # ---------------------------------------------------------------------------------------------------------------------
