@@ -817,6 +817,46 @@ def test_generate_stores_verified_records_with_their_execution(tmp_path, mlflow_
         assert validate(view_of(row["messages"], execution=execution), SKILL) == {}
 
 
+class TaskEngine(FieldsEngine):
+    """A stand-in model that writes tasks about the cart's `total` (and refinements that change nothing)."""
+
+    TASKS = {
+        "planted_bug": "Fix the bug in total, which gives a wrong total.\nFind and fix the bug in total.",
+        "specification": "Write a Python function total(prices, discount=0) as described.\nImplement total.",
+    }
+
+    def __init__(self, transformation: str) -> None:
+        self.transformation = transformation
+
+    def answers(self, fields: list[str], inputs: dict[str, str]) -> dict[str, str]:
+        values = {"tasks": self.TASKS[self.transformation], "suggestions": "- Keep it.", "explanation": "It sums."}
+        values["revised_task"] = inputs.get("task", "")
+        return {field: values[field] for field in fields}
+
+
+@needs_sandbox
+@pytest.mark.parametrize("transformation", ["planted_bug", "specification"])
+def test_the_pipeline_answers_a_python_seed_s_planted_bug_and_specification_from_its_code(transformation):
+    from agentinstruct.programs.pipeline import AgentInstructPipeline
+
+    pipeline = AgentInstructPipeline(get_skill(SKILL))
+    seed_id = next(f"s{i}" for i in range(200) if pipeline.plan(f"s{i}").transformation == transformation)
+    lm = dspy.LM("coding/tasks", engine=TaskEngine(transformation), cache=False)
+    with dspy.context(lm=lm):
+        result = pipeline(seed=CART, seed_id=seed_id)
+    code_requests = [entry for entry in lm.history if "[[ ## language ## ]]" in str(entry.get("messages"))]
+    assert result.samples and not code_requests  # no code was written by the model
+    for sample in result.samples:
+        user, answer = sample.messages[0]["content"], parse_answer(sample.messages[1]["content"])
+        assert answer.code == CART.strip() and sample.execution["tests_failed"] == 0
+        if transformation == "planted_bug":
+            assert user.startswith('"""A tiny shopping cart."""') and CART.strip() not in user  # the buggy version
+        else:
+            assert "Function total(prices, discount=0): The sum of the prices" in user and "def " not in user
+        passage, task = user.rsplit("\n\n", 1)
+        assert validate(view(passage, task, sample.messages[1]["content"], sample.execution), SKILL) == {}
+
+
 def test_a_coding_run_without_the_sandbox_is_refused_before_any_lm_call(tmp_path, monkeypatch, capsys):
     from agentinstruct.cli import main
 
