@@ -931,7 +931,9 @@ class DerivedSource(str):
 
 
 _FLIPPED_COMPARISON = {ast.GtE: ">", ast.Gt: ">=", ast.LtE: "<", ast.Lt: "<=", ast.Eq: "!=", ast.NotEq: "=="}
+_COMPARISON_TEXT = {ast.GtE: b">=", ast.Gt: b">", ast.LtE: b"<=", ast.Lt: b"<", ast.Eq: b"==", ast.NotEq: b"!="}
 _SWAPPED_OPERATOR = {ast.Add: "-", ast.Sub: "+", ast.Mult: "/", ast.Div: "*"}
+_OPERATOR_TEXT = {ast.Add: b"+", ast.Sub: b"-", ast.Mult: b"*", ast.Div: b"/"}
 MAX_PLANTING_TRIES = 8
 """Bug sites tried per seed before the planted-bug transformation is left to the model: a site is kept only where tests
 with chosen inputs tell the buggy version from the seed's."""
@@ -963,16 +965,22 @@ def _bug_sites(code: str) -> list[_Site]:
         if not isinstance(function, ast.FunctionDef) or function.name not in testable:
             continue
         body = function.body[1:] if ast.get_docstring(function) is not None else function.body
+        in_fstrings = {
+            id(inner) for s in body for n in ast.walk(s) if isinstance(n, ast.JoinedStr) for inner in ast.walk(n)
+        }
         for node in (inner for statement in body for inner in ast.walk(statement)):
+            if id(node) in in_fstrings:  # positions inside f-strings are not reliable before Python 3.12
+                continue
             if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _FLIPPED_COMPARISON:
                 left, right = node.left, node.comparators[0]
                 start, end = offset(left.end_lineno, left.end_col_offset), offset(right.lineno, right.col_offset)
-                flipped = f" {_FLIPPED_COMPARISON[type(node.ops[0])]} ".encode()
-                sites.append(_Site(start, end, flipped, function.name))
+                if data[start:end].strip() == _COMPARISON_TEXT[type(node.ops[0])]:  # not a parenthesised side
+                    flipped = f" {_FLIPPED_COMPARISON[type(node.ops[0])]} ".encode()
+                    sites.append(_Site(start, end, flipped, function.name))
             elif isinstance(node, ast.BinOp) and type(node.op) in _SWAPPED_OPERATOR:
                 left, right = node.left, node.right
                 start, end = offset(left.end_lineno, left.end_col_offset), offset(right.lineno, right.col_offset)
-                if data[start:end].strip() in (b"+", b"-", b"*", b"/"):
+                if data[start:end].strip() == _OPERATOR_TEXT[type(node.op)]:
                     sites.append(_Site(start, end, f" {_SWAPPED_OPERATOR[type(node.op)]} ".encode(), function.name))
             elif isinstance(node, ast.Constant) and type(node.value) is int and node.lineno == node.end_lineno:
                 start, end = offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset)

@@ -579,6 +579,25 @@ def test_a_planted_bug_is_one_small_change_that_tests_with_chosen_inputs_catch(s
     assert "100 + discount" not in buggy
 
 
+def test_bug_sites_change_one_operator_or_number_and_leave_what_they_cannot_place_exactly():
+    from agentinstruct.programs.coding import _bug_sites
+
+    code = (
+        'def f(a, b):\n    """Docs: a >= 1."""\n    x = (a) >= b\n    y = f"{a + 1}"\n'
+        "    return (a + 1) * 2 if a > 3 else b\n"
+    )
+    data = code.encode()
+    changed = sorted((data[: s.start] + s.replacement + data[s.end :]).decode() for s in _bug_sites(code))
+    lines = [next(b for a, b in zip(code.splitlines(), m.splitlines(), strict=True) if a != b) for m in changed]
+    assert sorted(line.strip() for line in lines) == [
+        "return (a + 1) * 2 if a > 4 else b",
+        "return (a + 1) * 2 if a >= 3 else b",
+        "return (a + 1) * 3 if a > 3 else b",
+        "return (a + 2) * 2 if a > 3 else b",
+        "return (a - 1) * 2 if a > 3 else b",
+    ]
+
+
 @needs_sandbox
 def test_a_specification_says_what_each_function_takes_and_returns_with_real_examples():
     spec = write_specification(LOANS, seed=1)
