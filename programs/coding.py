@@ -1043,8 +1043,8 @@ def plant_bug(code: str, seed: int = 0) -> DerivedSource | None:
     return None
 
 
-MAX_EXAMPLES = 2
-"""Example calls per function in a specification made by code."""
+MAX_EXAMPLES, MAX_SPECIFIED_FUNCTIONS = 2, 8
+"""Example calls per function, and functions, in a specification made by code (each function is one sandbox run)."""
 
 
 def write_specification(code: str, seed: int = 0) -> DerivedSource | None:
@@ -1070,7 +1070,7 @@ def write_specification(code: str, seed: int = 0) -> DerivedSource | None:
             lines.append(f"Constant: {segment}")
     described = 0
     functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
-    for name in top_level_functions(code):
+    for name in top_level_functions(code)[:MAX_SPECIFIED_FUNCTIONS]:
         function = functions[name]
         returns = f" -> {ast.unparse(function.returns)}" if function.returns is not None else ""
         doc = " ".join((ast.get_docstring(function) or "").split())
