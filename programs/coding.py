@@ -1387,10 +1387,10 @@ class CodingResponder(dspy.Module):
         execution = execution_record(main, buggy, len(tests), added)
         explanation = ""
         if bug and buggy is not None:
+            failing = "The first test fails" if buggy.failed == 1 else f"The first {buggy.failed} tests fail"
             explanation = (
-                f"The bug is in {passage.function}: `{passage.bug_line}` must be `{passage.fixed_line}`. The fixed "
-                f"code restores that line; {buggy.failed} of the tests fail on the buggy code and all pass on the "
-                "fixed one."
+                f"The bug is in {passage.function}: `{passage.bug_line}` must be `{passage.fixed_line}`. {failing} "
+                "on the buggy code, and every test passes on the fixed one."
             )
         verified = main.ok and (buggy is None or (buggy.loaded and buggy.failed > 0))
         return self._answer(instruction, code, file, PYTHON, execution, config, verified, explanation)
