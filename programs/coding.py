@@ -36,6 +36,8 @@ from agentinstruct.signatures.coding import ExplainCode, WriteCode, WriteJavaScr
 PYTHON, JAVASCRIPT = "python", "javascript"
 FENCE_TAG = {PYTHON: "python", JAVASCRIPT: "javascript"}
 MAX_TESTS = 5
+MIN_TESTS = 2
+"""Passing tests a kept answer needs (the validators' bar): one assert proves little."""
 ATTEMPTS = 3
 """Sandbox runs per answer: a run whose code fails its tests is retried with fresh samples (the tests only, where the
 code is the source's own; code and tests, CODE_ATTEMPTS times, where the model writes the code)."""
@@ -309,6 +311,14 @@ def off_task_names(code: str, language: str, passage: str, instruction: str) -> 
         return None
     said = {_folded(word) for word in re.findall(r"[A-Za-z_]\w*", f"{passage}\n{instruction}")}
     return None if any(_folded(name) in said for name in defined) else defined
+
+
+_IDENTIFIER = re.compile(r"\b[A-Za-z]+(?:_[A-Za-z0-9]+)+\b|\b[a-z]+[A-Z][A-Za-z0-9]*\b")
+
+
+def foreign_names(instruction: str, code: str) -> list[str]:
+    """The code-like names a task uses (`letter_grade`, `letterGrade`) that the code never mentions."""
+    return [name for name in dict.fromkeys(_IDENTIFIER.findall(instruction)) if name not in code]
 
 
 def _uses(line: str, names: Sequence[str]) -> list[str]:
@@ -675,13 +685,177 @@ def observe_expected_values(code: str, tests: list[list[str]], names: Sequence[s
             kept.append(test)
             continue
         value = returned.get(str(probed.index(index)))
-        if value is None or len(value) > MAX_OBSERVED_CHARS or not _is_literal(value):
+        setup = list(test[:-1])
+        if value is not None and _DATE_REPR.fullmatch(value):
+            value = value.removeprefix("datetime.")
+            setup = setup if DATE_IMPORT in setup else [DATE_IMPORT, *setup]
+        elif value is None or len(value) > MAX_OBSERVED_CHARS or not _is_literal(value):
             continue
         call = checked[index][0]
-        check = f"math.isclose({call}, {value})" if isinstance(ast.literal_eval(value), float) else f"{call} == {value}"
-        kept.append([*test[:-1], f"assert {check}"])
+        check = f"math.isclose({call}, {value})" if _is_float(value) else f"{call} == {value}"
+        kept.append([*setup, f"assert {check}"])
         observed += 1
     return kept, observed
+
+
+DATE_IMPORT = "from datetime import date"
+_DATE_REPR = re.compile(r"datetime\.date\(\d{1,4}, \d{1,2}, \d{1,2}\)")
+"""A `datetime.date` result: no literal, but its repr is the call that makes it again."""
+
+
+def _is_float(value: str) -> bool:
+    try:
+        return isinstance(ast.literal_eval(value), float)
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+        return False
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Inputs chosen from a function's parameters
+# ---------------------------------------------------------------------------------------------------------------------
+
+MAX_CHOSEN_CALLS = 8
+"""Calls tried per function when the inputs are chosen from its parameters (each run once, in one sandbox run)."""
+_VALUES_BY_KIND = {
+    "int": ("3", "0", "10", "-2", "1"),
+    "float": ("2.5", "0.0", "10.0", "1.5"),
+    "bool": ("True", "False"),
+    "list": ("[1, 2, 3]", "[]", "[4]", "[10, 20]"),
+    "dict": ("{}", "{'a': 1}"),
+    "date": ("date(2024, 3, 1)", "date(2024, 3, 15)", "date(2024, 4, 20)"),
+    "str": ("'a'", "'abc'"),
+}
+_STR_NAMES = re.compile(r"(?:^|_)(?:name|text|title|word|kind|type|item|unit|label|key|string|code)s?$")
+_FLOAT_NAMES = re.compile(r"(?:^|_)(?:rate|price|ratio|amount|quantity|weight|cost|fee|percent)$")
+
+
+def _kind_of(parameter: ast.arg) -> str:
+    """Which sample values fit a parameter: its annotation's type, else a guess from its name."""
+    if parameter.annotation is not None:
+        annotation = ast.unparse(parameter.annotation).lower()
+        base = re.split(r"[\[|]", annotation)[0].strip().split(".")[-1]
+        for kind, spellings in (
+            ("int", ("int",)),
+            ("float", ("float",)),
+            ("bool", ("bool",)),
+            ("str", ("str",)),
+            ("date", ("date",)),
+            ("list", ("list", "sequence", "iterable", "tuple")),
+            ("dict", ("dict", "mapping")),
+        ):
+            if base in spellings:
+                return kind
+    name = parameter.arg.lower()
+    if "date" in name:
+        return "date"
+    if _STR_NAMES.search(name):
+        return "str"
+    if _FLOAT_NAMES.search(name):
+        return "float"
+    if name.endswith("s") and not name.endswith(("ss", "is", "us")):
+        return "list"
+    return "int"
+
+
+def _string_constants(tree: ast.Module, function: ast.FunctionDef) -> list[str]:
+    """The strings a module's code works with (keys of its top-level dicts, members of its top-level collections,
+    strings the function compares with), as literals; docstrings are left out."""
+    found: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            value = node.value
+            members = value.keys if isinstance(value, ast.Dict) else getattr(value, "elts", [])
+            found += [m.value for m in members if isinstance(m, ast.Constant) and isinstance(m.value, str)]
+    for node in ast.walk(function):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            found += [s.value for s in sides if isinstance(s, ast.Constant) and isinstance(s.value, str)]
+    return [repr(text) for text in dict.fromkeys(found) if len(text) <= 40]
+
+
+def chosen_calls(code: str, name: str, seed: int = 0) -> list[list[str]]:
+    """Tests of the top-level Python function `name` with inputs chosen from its parameters (their type hints, else
+    their names; strings from those the module works with), as `assert CALL == None` lines whose expected value
+    `observe_expected_values` fills in: a first call with one sample value per parameter, then calls that change one
+    parameter each, in an order drawn with `seed`. Parameters with a default are left to it. Empty when the code has no
+    such function."""
+    import random
+
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    function = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
+    if function is None:
+        return []
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    required = positional[: len(positional) - len(arguments.defaults)]
+    strings = _string_constants(tree, function)
+    choices = []
+    for parameter in required:
+        kind = _kind_of(parameter)
+        choices.append(tuple(strings[:4]) if kind == "str" and strings else _VALUES_BY_KIND[kind])
+    first = [values[0] for values in choices]
+    variations = [
+        [*first[:index], value, *first[index + 1 :]] for index, values in enumerate(choices) for value in values[1:]
+    ]
+    random.Random(seed).shuffle(variations)
+    calls = [f"{name}({', '.join(values)})" for values in [first, *variations]]
+    calls = list(dict.fromkeys(calls))[:MAX_CHOSEN_CALLS]
+    needs_date = any("date(" in call for call in calls)
+    return [[DATE_IMPORT, f"assert {call} == None"] if needs_date else [f"assert {call} == None"] for call in calls]
+
+
+def top_level_functions(code: str) -> list[str]:
+    """The names of a Python module's top-level functions that take at least one argument, in order."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    return [
+        n.name
+        for n in tree.body
+        if isinstance(n, ast.FunctionDef) and not n.name.startswith("_") and (n.args.args or n.args.posonlyargs)
+    ]
+
+
+def top_up_with_chosen_inputs(
+    code: str,
+    instruction: str,
+    tests: list[list[str]],
+    wanted: int,
+    seed: int = 0,
+    among: Sequence[str] | None = None,
+) -> tuple[list[list[str]], int]:
+    """`tests` topped up to `wanted` with tests of `code`'s functions whose inputs are chosen from their parameters
+    (`chosen_calls`) and whose expected values are what the code returned (run in the sandbox): the functions the
+    task names first, then the others (only those of `among`, where it is given). Calls whose results are all alike say
+    little: a call with a result not seen yet is taken before one that repeats a result. Returns the tests and how
+    many were added.
+
+    Raises:
+        SandboxUnavailable: The sandbox cannot run here; nothing was run.
+    """
+    functions = [name for name in top_level_functions(code) if among is None or name in among]
+    named = [name for name in functions if re.search(rf"(?<![\w.]){re.escape(name)}\b", instruction)]
+    checked = [_checked_call(test[-1], functions) for test in tests]
+    done = {found[0] for found in checked if found}
+    added = 0
+    for name in [*named, *[n for n in functions if n not in named]]:
+        if len(tests) >= wanted:
+            break
+        candidates = [test for test in chosen_calls(code, name, seed) if _checked_call(test[-1], [name])[0] not in done]
+        observed, _ = observe_expected_values(code, candidates, [name])
+        results: set[str] = set()
+        fresh, repeats = [], []
+        for test in observed:
+            value = _checked_call(test[-1], [name])[1]
+            (repeats if value in results else fresh).append(test)
+            results.add(value)
+        chosen = [*fresh, *repeats][: wanted - len(tests)]
+        tests, added = [*tests, *chosen], added + len(chosen)
+    return tests, added
 
 
 def _is_literal(text: str) -> bool:
@@ -692,12 +866,15 @@ def _is_literal(text: str) -> bool:
     return repr(value) == text
 
 
-def execution_record(main: RunOutcome, buggy: RunOutcome | None, observed: int = 0) -> dict:
+def execution_record(main: RunOutcome, buggy: RunOutcome | None, observed: int = 0, chosen: int = 0) -> dict:
     """The record's `execution` column for a run (and, for a task about a bug, the run against the buggy code);
-    `observed`: how many of the tests' expected values were taken from running the source's code."""
+    `observed`: how many of the tests' expected values were taken from running the source's code; `chosen`: how many
+    of those tests have inputs chosen from the function's parameters rather than written by the model."""
     detail = f"ran the tests against the answer's code: {main.passed} passed, {main.failed} failed{main.note}"
     if observed:
         detail += f"; the expected values of {observed} tests are what the source's code returned when run first"
+    if chosen:
+        detail += f"; the inputs of {chosen} tests were chosen from the parameters of the function under test"
     if buggy is not None and buggy.loaded:
         detail += f"; against the buggy code from the task: {buggy.passed} passed, {buggy.failed} failed"
     elif buggy is not None:
@@ -723,6 +900,221 @@ def unverified_record(command: str, why: str) -> dict:
         "output": "",
         "detail": f"not run: {why}",
     }
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Transformations made by code, for Python seeds: a planted bug, a specification
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+class DerivedSource(str):
+    """A source made by code from the seed's Python code (a version with a planted bug, a specification), which
+    remembers that code: the responder answers from it, as a teacher who planted the bug knows its fix and one who
+    wrote the specification knows the code it describes. The pipeline passes the text on unchanged (the coding
+    skill's refinements edit only the task), so the responder gets this very object.
+
+    Attributes:
+        origin: The seed's code.
+        function: The function the bug is in (a planted bug), else "".
+        bug_line, fixed_line: The line the bug changed, as it is and as it was (a planted bug), else "".
+    """
+
+    origin: str
+    function: str
+    bug_line: str
+    fixed_line: str
+
+    def __new__(cls, text: str, origin: str, function: str = "", bug_line: str = "", fixed_line: str = ""):
+        made = super().__new__(cls, text)
+        made.origin, made.function, made.bug_line, made.fixed_line = origin, function, bug_line, fixed_line
+        return made
+
+
+_FLIPPED_COMPARISON = {ast.GtE: ">", ast.Gt: ">=", ast.LtE: "<", ast.Lt: "<=", ast.Eq: "!=", ast.NotEq: "=="}
+_COMPARISON_TEXT = {ast.GtE: b">=", ast.Gt: b">", ast.LtE: b"<=", ast.Lt: b"<", ast.Eq: b"==", ast.NotEq: b"!="}
+_SWAPPED_OPERATOR = {ast.Add: "-", ast.Sub: "+", ast.Mult: "/", ast.Div: "*"}
+_OPERATOR_TEXT = {ast.Add: b"+", ast.Sub: b"-", ast.Mult: b"*", ast.Div: b"/"}
+MAX_PLANTING_TRIES = 8
+"""Bug sites tried per seed before the planted-bug transformation is left to the model: a site is kept only where tests
+with chosen inputs tell the buggy version from the seed's."""
+
+
+@dataclass(frozen=True)
+class _Site:
+    start: int
+    end: int
+    replacement: bytes
+    function: str
+
+
+def _bug_sites(code: str) -> list[_Site]:
+    """Where one small bug can go in the code's top-level functions: a comparison flipped (`>=` to `>`), an operator
+    swapped (`+` to `-`), an integer one larger; never in a docstring."""
+    tree = ast.parse(code)
+    data = code.encode()
+    starts = [0]
+    for line in data.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+
+    def offset(line: int, column: int) -> int:
+        return starts[line - 1] + column
+
+    sites = []
+    testable = set(top_level_functions(code))
+    for function in tree.body:
+        if not isinstance(function, ast.FunctionDef) or function.name not in testable:
+            continue
+        body = function.body[1:] if ast.get_docstring(function) is not None else function.body
+        in_fstrings = {
+            id(inner) for s in body for n in ast.walk(s) if isinstance(n, ast.JoinedStr) for inner in ast.walk(n)
+        }
+        for node in (inner for statement in body for inner in ast.walk(statement)):
+            if id(node) in in_fstrings:  # positions inside f-strings are not reliable before Python 3.12
+                continue
+            if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _FLIPPED_COMPARISON:
+                left, right = node.left, node.comparators[0]
+                start, end = offset(left.end_lineno, left.end_col_offset), offset(right.lineno, right.col_offset)
+                if data[start:end].strip() == _COMPARISON_TEXT[type(node.ops[0])]:  # not a parenthesised side
+                    flipped = f" {_FLIPPED_COMPARISON[type(node.ops[0])]} ".encode()
+                    sites.append(_Site(start, end, flipped, function.name))
+            elif isinstance(node, ast.BinOp) and type(node.op) in _SWAPPED_OPERATOR:
+                left, right = node.left, node.right
+                start, end = offset(left.end_lineno, left.end_col_offset), offset(right.lineno, right.col_offset)
+                if data[start:end].strip() == _OPERATOR_TEXT[type(node.op)]:
+                    sites.append(_Site(start, end, f" {_SWAPPED_OPERATOR[type(node.op)]} ".encode(), function.name))
+            elif isinstance(node, ast.Constant) and type(node.value) is int and node.lineno == node.end_lineno:
+                start, end = offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset)
+                if data[start:end] == str(node.value).encode():
+                    sites.append(_Site(start, end, str(node.value + 1).encode(), function.name))
+    return sites
+
+
+def _changed_line(code: str, buggy: str) -> tuple[str, str]:
+    """The first line that differs, as (buggy, original), stripped."""
+    for before, after in zip(code.splitlines(), buggy.splitlines(), strict=False):
+        if before != after:
+            return after.strip(), before.strip()
+    return "", ""
+
+
+def bug_catching_tests(code: str, buggy: str, function: str, seed: int = 0, wanted: int = MIN_TESTS + 1):
+    """Tests of `function` with chosen inputs and the values the seed's `code` returned, at least one of which fails
+    on the `buggy` version (those come first); empty when no chosen input tells the two apart.
+
+    Raises:
+        SandboxUnavailable: The sandbox cannot run here; nothing was run.
+    """
+    candidates = chosen_calls(code, function, seed)
+    right, _ = observe_expected_values(code, candidates, [function])
+    wrong, _ = observe_expected_values(buggy, candidates, [function])
+    wrong_values = dict(_checked_call(test[-1], [function]) for test in wrong)
+    catching, others, seen = [], [], set()
+    for test in right:
+        call, value = _checked_call(test[-1], [function])
+        if wrong_values.get(call) != value:
+            catching.append(test)
+        elif value not in seen:
+            others.append(test)
+        seen.add(value)
+    return [*catching[:2], *others][:wanted] if catching else []
+
+
+def plant_bug(code: str, seed: int = 0) -> DerivedSource | None:
+    """The seed's Python code with one small bug planted (a site drawn with `seed`) that tests with chosen inputs
+    catch, or None when the code has no such site (or is not Python).
+
+    Raises:
+        SandboxUnavailable: The sandbox cannot run here; nothing was run.
+    """
+    import random
+
+    try:
+        sites = _bug_sites(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    random.Random(seed).shuffle(sites)
+    data = code.encode()
+    for site in sites[:MAX_PLANTING_TRIES]:
+        buggy = (data[: site.start] + site.replacement + data[site.end :]).decode()
+        if not _parses(buggy) or buggy == code:
+            continue
+        if bug_catching_tests(code, buggy, site.function, seed):
+            return DerivedSource(buggy, code, site.function, *_changed_line(code, buggy))
+    return None
+
+
+MAX_EXAMPLES, MAX_SPECIFIED_FUNCTIONS = 2, 8
+"""Example calls per function, and functions, in a specification made by code (each function is one sandbox run)."""
+
+
+def write_specification(code: str, seed: int = 0) -> DerivedSource | None:
+    """A plain-language specification of the seed's Python code, in the shape of the skill's worked specification:
+    what the module is for, its constants, and for each top-level function its signature, its docstring and example
+    calls with the results the code really returned (run in the sandbox, inputs chosen from the parameters). None when
+    no function of the code returns a value for a chosen input.
+
+    Raises:
+        SandboxUnavailable: The sandbox cannot run here; nothing was run.
+    """
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    lines = []
+    purpose = ast.get_docstring(tree)
+    if purpose:
+        lines.append(" ".join(purpose.split("\n\n")[0].split()))
+    for node in tree.body:
+        segment = ast.get_source_segment(code, node) if isinstance(node, ast.Assign | ast.AnnAssign) else None
+        if segment and "\n" not in segment and len(segment) <= 100:
+            lines.append(f"Constant: {segment}")
+    described = 0
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    for name in top_level_functions(code)[:MAX_SPECIFIED_FUNCTIONS]:
+        function = functions[name]
+        returns = f" -> {ast.unparse(function.returns)}" if function.returns is not None else ""
+        doc = " ".join((ast.get_docstring(function) or "").split())
+        line = f"Function {name}({ast.unparse(function.args)}){returns}: {doc or 'see its examples.'}"
+        tests, _ = top_up_with_chosen_inputs(code, name, [], MAX_EXAMPLES, seed, [name])
+        examples = [_checked_call(test[-1], [name]) for test in tests]
+        if not examples:
+            continue
+        line += "".join(f" Example: {call} returns {value}." for call, value in examples)
+        lines.append(line)
+        described += 1
+    return DerivedSource("\n".join(lines), code) if described else None
+
+
+PLANTED_BUG, SPECIFICATION = "planted_bug", "specification"
+
+
+def transform_seed(text: str, transformation: str, config: dict) -> str | None:
+    """The coding skill's transformations made by code (`Behaviour.transform`). On a seed that is Python code, the
+    planted bug and the specification are made by code rather than by the model, which cannot copy a file faithfully
+    or say exactly what its functions return. A seed without code (prose) cannot make the tasks of the identity and
+    the planted bug (tests, explanations, refactorings, fixes of its code): that fails at once, before any LM call.
+    None (the model's transformation, or the identity) for anything else, or where the sandbox cannot run.
+
+    Raises:
+        InvalidOutput: The seed holds no code, and the transformation's tasks are all about its code.
+    """
+    from agentinstruct.programs.pipeline import InvalidOutput
+    from agentinstruct.sandbox import SandboxUnavailable
+
+    found = source_code(text)
+    if found is None and transformation in (IDENTITY, PLANTED_BUG):
+        raise InvalidOutput(
+            f"the seed holds no Python or JavaScript code, and the {transformation} tasks are about code"
+        )
+    if transformation not in (PLANTED_BUG, SPECIFICATION) or found is None or found[1] != PYTHON:
+        return None
+    seed = int(config.get("seed", 0))
+    try:
+        if transformation == PLANTED_BUG:
+            return plant_bug(found[0], seed)
+        return write_specification(found[0], seed)
+    except SandboxUnavailable:
+        return None
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -816,11 +1208,18 @@ class _Attempt:
     buggy: RunOutcome | None
     changed: bool
     observed: int = 0
+    chosen: int = 0
 
     @property
     def verified(self) -> bool:
         caught = self.buggy is None or (self.buggy.loaded and self.buggy.failed > 0)
         return self.main.ok and caught and self.changed
+
+
+SAME_RESULTS_TYPES = frozenset({"refactor", "optimise", "add_types_docs"})
+"""Instruction types whose answer is a new version of the seed's code that must return what the seed's code returns:
+their tests' expected values are what the seed's code returned (run first in the sandbox), and the new code must
+pass them."""
 
 
 class CodingResponder(dspy.Module):
@@ -831,9 +1230,15 @@ class CodingResponder(dspy.Module):
             takes the part it writes from them.
     """
 
-    def __init__(self, demos: Sequence[tuple[str, str, str]], source_as_is_types: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        demos: Sequence[tuple[str, str, str]],
+        source_as_is_types: Sequence[str] = (),
+        same_results_types: Sequence[str] = (),
+    ) -> None:
         super().__init__()
         self._source_as_is_types = frozenset(source_as_is_types)
+        self._same_results_types = frozenset(same_results_types)
         code_demos, python_demos, javascript_demos, explain_demos = [], [], [], []
         for source, task, text in demos:
             answer = parse_answer(text)
@@ -868,6 +1273,10 @@ class CodingResponder(dspy.Module):
         about_bug = asks_about_bug(instruction)
         if about_bug and source is None:
             raise InvalidOutput("the task is about a bug, but its source holds no Python or JavaScript code")
+        if isinstance(passage, DerivedSource) and language == PYTHON:
+            answered = self._from_seed_code(passage, instruction, about_bug, source, config)
+            if answered is not None:
+                return answered
         keep = keeps_source_code(instruction, source) and source_language == language
         if (
             (_TESTS.search(instruction) or _EXPLAIN.search(instruction))
@@ -877,13 +1286,13 @@ class CodingResponder(dspy.Module):
             raise InvalidOutput("the task asks about code, but its source holds no Python or JavaScript code")
 
         # Expected values come from a run only where the source is the seed's code as it was written (never a planted
-        # bug's version, whose behaviour the tests would then pin down) and the task is not to say what it returns.
+        # bug's version, whose behaviour the tests would then pin down) and the task is not to say what it returns:
+        # tests of that code itself, or of a new version that must return the same results (a refactoring).
+        seed_code = source is not None and language == PYTHON and source_language == PYTHON
         observe = (
-            keep
-            and language == PYTHON
-            and instruction_type in self._source_as_is_types
-            and not asks_for_a_value(instruction)
+            keep and seed_code and instruction_type in self._source_as_is_types and not asks_for_a_value(instruction)
         )
+        same_results = not keep and seed_code and instruction_type in self._same_results_types
         attempts: list[_Attempt] = []
         why_not: list[str] = []
         tries = ATTEMPTS if keep else CODE_ATTEMPTS
@@ -901,17 +1310,26 @@ class CodingResponder(dspy.Module):
             if language == JAVASCRIPT:
                 code = with_exports(code, names)
             tests = self._tests(instruction, code, language, names, sampled)
-            if len(tests) < 1:
+            if len(tests) < 1 and not (observe or same_results):
                 why_not.append("no test line that calls the code")
                 continue
-            file, observed = build_test_file(tests, language, names), 0
+            observed = chosen = 0
             try:
-                if observe:
-                    tests, observed = observe_expected_values(code, tests, names)
-                    if not tests:
-                        why_not.append("no test whose call returns a value (each raised)")
+                if observe or same_results:
+                    shared = [name for name in names if name in code_names(source, PYTHON)]
+                    if not shared:
+                        why_not.append("the model's code defines none of the source's names")
                         continue
-                    file = build_test_file(tests, language, names)
+                    tests, observed = observe_expected_values(source, tests, shared)
+                    if len(tests) < MIN_TESTS:  # the model's tests are too few: top them up, with a spare
+                        tests, chosen = top_up_with_chosen_inputs(
+                            source, instruction, tests, MIN_TESTS + 1, int(sampled.get("seed", 0)), shared
+                        )
+                    observed += chosen
+                    if not tests:
+                        why_not.append("no test of the code whose call returns a value")
+                        continue
+                file = build_test_file(tests, language, names)
                 main = run_tests(code, file, language, len(tests))
                 buggy = None
                 if about_bug and source:
@@ -920,18 +1338,62 @@ class CodingResponder(dspy.Module):
             except SandboxUnavailable as refused:
                 command = " ".join(PYTHON_COMMAND if language == PYTHON else JAVASCRIPT_COMMAND)
                 execution = unverified_record(command, str(refused))
+                file = build_test_file(tests, language, names)
                 return self._answer(instruction, code, file, language, execution, config, explain=False)
             changed = keep or source is None or normalised(code) != normalised(source)
             if changed and source and language == PYTHON and asks_for_type_hints(instruction):
                 changed = (annotation_count(code) or 0) > (annotation_count(source) or 0)
-            attempts.append(_Attempt(code, file, len(tests), main, buggy, changed, observed))
+            attempts.append(_Attempt(code, file, len(tests), main, buggy, changed, observed, chosen))
             if attempts[-1].verified:
                 break
         if not attempts:
             raise InvalidOutput(f"no runnable answer after {tries} tries: {'; '.join(dict.fromkeys(why_not))}")
         best = max(attempts, key=lambda a: (a.verified, a.main.ok, a.main.passed - a.main.failed))
-        execution = execution_record(best.main, best.buggy, best.observed)
+        execution = execution_record(best.main, best.buggy, best.observed, best.chosen)
         return self._answer(instruction, best.code, best.tests, language, execution, config, explain=best.verified)
+
+    def _from_seed_code(
+        self, passage: DerivedSource, instruction: str, about_bug: bool, source: str | None, config: dict
+    ) -> dspy.Prediction | None:
+        """The answer to a task on a source made by code from the seed's code (`DerivedSource`): that code is the
+        answer's code (the fix of the planted bug, the implementation of the specification), with tests whose inputs
+        are chosen from its parameters and whose expected values it returned; for a bug, the tests that catch it come
+        first and the explanation names the line. None where this does not apply (a planted bug's source with a task
+        about something else), the tests would be too few, or the sandbox cannot run: the model answers instead."""
+        from agentinstruct.sandbox import SandboxUnavailable
+
+        code, seed = passage.origin, int(config.get("seed", 0))
+        bug = bool(passage.function)
+        if bug != about_bug or (bug and source is None):
+            return None
+        if not bug and not any(_uses(instruction, [name]) for name in top_level_functions(code)):
+            return None  # a task on the specification that names none of its functions is not about this code
+        if foreign_names(instruction, code):
+            return None  # the task is about functions this code lacks (a model copying its worked example)
+        try:
+            if bug:
+                tests = bug_catching_tests(code, source, passage.function, seed)
+                added = len(tests)
+            else:
+                tests, added = top_up_with_chosen_inputs(code, instruction, [], MIN_TESTS + 1, seed)
+            if len(tests) < MIN_TESTS:
+                return None
+            names = code_names(code, PYTHON)
+            file = build_test_file(tests, PYTHON, names)
+            main = run_tests(code, file, PYTHON, len(tests))
+            buggy = run_tests(source, file, PYTHON, len(tests)) if bug else None
+        except SandboxUnavailable:
+            return None
+        execution = execution_record(main, buggy, len(tests), added)
+        explanation = ""
+        if bug and buggy is not None:
+            failing = "The first test fails" if buggy.failed == 1 else f"The first {buggy.failed} tests fail"
+            explanation = (
+                f"The bug is in {passage.function}: `{passage.bug_line}` must be `{passage.fixed_line}`. {failing} "
+                "on the buggy code, and every test passes on the fixed one."
+            )
+        verified = main.ok and (buggy is None or (buggy.loaded and buggy.failed > 0))
+        return self._answer(instruction, code, file, PYTHON, execution, config, verified, explanation)
 
     def _code(self, passage: str, instruction: str, language: str, config: dict) -> str | None:
         raw = self.write_code(source=passage, task=instruction, language=language, config=config).code
@@ -943,11 +1405,18 @@ class CodingResponder(dspy.Module):
         return parse_tests(raw or "", language, names, code)
 
     def _answer(
-        self, instruction: str, code: str, tests: str, language: str, execution: dict, config: dict, explain: bool
+        self,
+        instruction: str,
+        code: str,
+        tests: str,
+        language: str,
+        execution: dict,
+        config: dict,
+        explain: bool,
+        explanation: str = "",
     ) -> dspy.Prediction:
         # A pair that failed its run is rejected whatever its prose says: it is not worth an explanation call.
-        explanation = ""
-        if explain:
+        if explain and not explanation:
             limited = {**config, "max_tokens": EXPLANATION_MAX_TOKENS}
             explanation = short_explanation(self.explain(task=instruction, code=code, config=limited).explanation or "")
         if not explanation:
@@ -981,4 +1450,5 @@ def coding_responder(skill) -> CodingResponder:
             source = outputs["specification"]
         demos.append((source, task, answer))
     source_as_is = [kind.name for kind in skill.instruction_types if kind.transformations == (IDENTITY,)]
-    return CodingResponder(demos, source_as_is)
+    same_results = [name for name in source_as_is if name in SAME_RESULTS_TYPES]
+    return CodingResponder(demos, source_as_is, same_results)

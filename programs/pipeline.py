@@ -186,7 +186,9 @@ class AgentInstructPipeline(dspy.Module):
         self.attempts = attempts
         self._skill = skill
         self.types_per_seed = types_per_seed
-        self.transformation = ContentTransformation(skill.transformations, skill.demo_passage)
+        self.transformation = ContentTransformation(
+            skill.transformations, skill.demo_passage, skill.behaviour.transform
+        )
         self.instruction_generation = InstructionGeneration(
             skill.instruction_types, skill.demo_passage, skill.wording, per_agent
         )

@@ -65,6 +65,12 @@ class Behaviour:
     Raising `programs.pipeline.InvalidOutput(why)` fails the stage as `invalid_output`. A responder whose `forward`
     takes an `instruction_type` keyword is also given the instruction's type (a conversation's kind sets how it
     follows up)."""
+    transform: Callable[[str, str, dict], str | None] | None = None
+    """A skill's transformations made by code rather than by the model, where code does them better: called as
+    `transform(seed text, transformation name, config)` before the transformation's LM agent (or the identity); a
+    string it returns is the transformed text (no LM call), None leaves the seed to the agent. Raising
+    `programs.pipeline.InvalidOutput(why)` fails the transformation stage at once, before any LM call: for a seed
+    whose kind cannot make that transformation's tasks."""
     runs_code: bool = False
     """Whether the responder runs generated code (in `agentinstruct.sandbox`): a job refuses to start where the sandbox
     cannot run, rather than spend LM calls on pairs that could never be verified."""
@@ -82,6 +88,12 @@ def _coding(skill: Skill) -> object:
     from agentinstruct.programs.coding import coding_responder
 
     return coding_responder(skill)
+
+
+def _coding_transform(text: str, transformation: str, config: dict) -> str | None:
+    from agentinstruct.programs.coding import transform_seed
+
+    return transform_seed(text, transformation, config)
 
 
 def _tool_use(skill: Skill) -> object:
@@ -128,7 +140,7 @@ _BEHAVIOUR: dict[str, Behaviour] = {
     "few_shot_reasoning": Behaviour(user_turn=INSTRUCTION_ONLY),
     "data_to_text": Behaviour(),
     "creative_content": Behaviour(),
-    "coding": Behaviour(responder=_coding, runs_code=True),
+    "coding": Behaviour(responder=_coding, transform=_coding_transform, runs_code=True),
     "tool_use": Behaviour(user_turn=INSTRUCTION_ONLY, responder=_tool_use),
     "web_agent": Behaviour(responder=_web_agent),
     "rag": Behaviour(user_turn=RETRIEVED_PASSAGES_THEN_QUESTION, responder=_rag_responder, uses_corpus=True),

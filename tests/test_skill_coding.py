@@ -16,19 +16,27 @@ from agentinstruct.programs import get_skill
 from agentinstruct.programs.coding import (
     JAVASCRIPT,
     PYTHON,
+    DerivedSource,
+    bug_catching_tests,
     build_test_file,
+    chosen_calls,
     code_names,
     coding_responder,
     extract_code,
+    foreign_names,
     format_answer,
     keeps_source_code,
     observe_expected_values,
     parse_answer,
     parse_tests,
+    plant_bug,
     run_tests,
     source_code,
     target_language,
+    top_up_with_chosen_inputs,
+    transform_seed,
     with_exports,
+    write_specification,
 )
 from agentinstruct.programs.pipeline import InvalidOutput
 from agentinstruct.signatures.skill_data import data_path, load_skill_data
@@ -454,6 +462,242 @@ def test_observed_values_are_exact_literals_or_the_test_goes():
     assert observed == 2
 
 
+LOANS = '''"""Loans."""
+
+from datetime import date, timedelta
+
+LOAN_DAYS = {"book": 21, "dvd": 7}
+
+
+def due_date(borrowed: date, kind: str) -> date:
+    return borrowed + timedelta(days=LOAN_DAYS[kind])
+
+
+def late(due: date, returned: date, renewals: int, rate: float = 0.5) -> bool:
+    return returned > due and renewals < 2
+'''
+
+
+def test_inputs_are_chosen_from_the_parameters_type_hints_names_and_the_module_s_strings():
+    calls = chosen_calls(LOANS, "due_date")
+    assert calls[0] == ["from datetime import date", "assert due_date(date(2024, 3, 1), 'book') == None"]
+    assert ["from datetime import date", "assert due_date(date(2024, 3, 1), 'dvd') == None"] in calls
+    late = [test[-1] for test in chosen_calls(LOANS, "late", seed=1)]
+    assert late[0] == "assert late(date(2024, 3, 1), date(2024, 3, 1), 3) == None"  # `rate` keeps its default
+    assert len(set(late)) == len(late) <= 8 and any(", 0) ==" in call for call in late)
+    assert late != [test[-1] for test in chosen_calls(LOANS, "late", seed=2)]  # the order is drawn with the seed
+    totals = [test[-1] for test in chosen_calls(CART, "total")]
+    assert totals[0] == "assert total([1, 2, 3]) == None" and "assert total([]) == None" in totals  # a plural: a list
+    assert chosen_calls(CART, "missing") == [] and chosen_calls("not python (", "total") == []
+
+
+@needs_sandbox
+def test_tests_are_topped_up_with_chosen_inputs_and_values_that_the_code_returned():
+    tests, added = top_up_with_chosen_inputs(LOANS, "Write tests for due_date.", [], 3, seed=5)
+    assert added == 3 and all("due_date(date(" in test[-1] for test in tests)
+    assert any("== date(2024, 3, 22)" in test[-1] for test in tests)  # a date result is written as the call making it
+    assert len({test[-1].split("==")[1] for test in tests}) == 3  # different results before repeated ones
+    outcome = run_tests(LOANS, build_test_file(tests, PYTHON, code_names(LOANS, PYTHON)), PYTHON, 3)
+    assert outcome.ok and outcome.passed == 3
+    kept = [["assert due_date(date(2024, 3, 1), 'dvd') == date(2024, 3, 8)"]]
+    topped, added = top_up_with_chosen_inputs(LOANS, "Write tests for late.", kept, 2, seed=5)
+    assert added == 1 and topped[0] == kept[0] and "late(" in topped[1][-1]
+
+
+@needs_sandbox
+def test_a_model_without_usable_test_lines_gets_top_up_with_chosen_inputs_for_the_seed_s_own_code():
+    answers = [
+        {"asserts": "assert letter_grade(90) == 'A'\nassert average([]) == 0.0"},  # its worked example's names
+        {"explanation": "total adds up the prices and takes off the discount."},
+    ]
+    prediction, lm = respond(answers, CART, TESTS_TASK, "write_tests")
+    assert len(lm.history) == 2
+    answer, execution = parse_answer(prediction.answer), prediction.execution
+    assert answer.code == CART.strip() and "letter_grade" not in answer.tests
+    assert "total([1, 2, 3])" in answer.tests and execution["tests_failed"] == 0 and execution["tests_passed"] == 3
+    assert "the inputs of 3 tests were chosen from the parameters" in execution["detail"]
+    assert validate(sample_view(CART, TESTS_TASK, prediction), SKILL) == {}
+    # A task about a planted bug's version never gets values from a run, chosen inputs or not.
+    answers = [{"asserts": "assert letter_grade(90) == 'A'"}] * 3
+    with pytest.raises(InvalidOutput, match="no test line that calls the code"):
+        respond(answers, BUGGY_CART, TESTS_TASK, "review_for_bug")
+
+
+REFACTOR_TASK = "Refactor total so that it computes the factor first."
+REFACTORED = """def total(prices, discount=0):
+    factor = (100 - discount) / 100
+    return round(sum(prices) * factor, 2)
+
+
+def count_items(prices):
+    return len(prices)
+"""
+
+
+@needs_sandbox
+@pytest.mark.parametrize(("code", "kept"), [(REFACTORED, True), (REFACTORED.replace("100 - discount", "100"), False)])
+def test_a_refactoring_must_return_what_the_seed_s_code_returned(code, kept):
+    # The model's expected values are wrong for both versions; the seed's code gives the right ones.
+    tries = [{"code": f"```python\n{code}```"}, {"asserts": "assert total([10, 10], 50) == 15\nassert total([4]) == 5"}]
+    answers = [*tries, {"explanation": "The factor is computed once, before the sum is scaled."}] if kept else tries * 2
+    prediction, _ = respond(answers, CART, REFACTOR_TASK, "refactor")
+    answer, execution = parse_answer(prediction.answer), prediction.execution
+    assert "math.isclose(total([10, 10], 50), 10.0)" in answer.tests and "math.isclose(total([4]), 4.0)" in answer.tests
+    assert "what the source's code returned" in execution["detail"]
+    failures = validate(sample_view(CART, REFACTOR_TASK, prediction), SKILL)
+    assert (failures == {}) is kept
+    assert kept or "fails_own_tests" in failures
+
+
+@needs_sandbox
+def test_a_refactoring_that_drops_every_name_of_the_seed_s_code_is_not_tested_against_it():
+    task = "Refactor total into a function compute_total."
+    answers = [{"code": "def compute_total(prices):\n    return sum(prices)\n"}, {"asserts": "assert True"}] * 2
+    with pytest.raises(InvalidOutput, match="the model's code defines none of the source's names"):
+        respond(answers, CART, task, "refactor")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Transformations made by code on Python seeds, and the answers made from the seed's code
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@needs_sandbox
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_planted_bug_is_one_small_change_that_tests_with_chosen_inputs_catch(seed):
+    buggy = plant_bug(CART, seed)
+    assert isinstance(buggy, DerivedSource) and buggy.origin == CART and buggy.function == "total"
+    changed = [(a, b) for a, b in zip(CART.splitlines(), buggy.splitlines(), strict=True) if a != b]
+    assert len(changed) == 1 and (buggy.bug_line, buggy.fixed_line) == (changed[0][1].strip(), changed[0][0].strip())
+    assert '"""The sum of the prices' in buggy  # docstrings are never touched
+    assert buggy == plant_bug(CART, seed)  # the same seed plants the same bug
+    tests = bug_catching_tests(CART, buggy, "total", seed)
+    file = build_test_file(tests, PYTHON, code_names(CART, PYTHON))
+    right, wrong = run_tests(CART, file, PYTHON, len(tests)), run_tests(buggy, file, PYTHON, len(tests))
+    assert right.ok and right.passed == len(tests) >= 2 and wrong.failed >= 1
+    # `100 - discount` is no site worth taking: the chosen inputs leave the discount at its default, 0.
+    assert "100 + discount" not in buggy
+
+
+def test_bug_sites_change_one_operator_or_number_and_leave_what_they_cannot_place_exactly():
+    from agentinstruct.programs.coding import _bug_sites
+
+    code = (
+        'def f(a, b):\n    """Docs: a >= 1."""\n    x = (a) >= b\n    y = f"{a + 1}"\n'
+        "    return (a + 1) * 2 if a > 3 else b\n"
+    )
+    data = code.encode()
+    changed = sorted((data[: s.start] + s.replacement + data[s.end :]).decode() for s in _bug_sites(code))
+    lines = [next(b for a, b in zip(code.splitlines(), m.splitlines(), strict=True) if a != b) for m in changed]
+    assert sorted(line.strip() for line in lines) == [
+        "return (a + 1) * 2 if a > 4 else b",
+        "return (a + 1) * 2 if a >= 3 else b",
+        "return (a + 1) * 3 if a > 3 else b",
+        "return (a + 2) * 2 if a > 3 else b",
+        "return (a - 1) * 2 if a > 3 else b",
+    ]
+
+
+@needs_sandbox
+def test_a_specification_says_what_each_function_takes_and_returns_with_real_examples():
+    spec = write_specification(LOANS, seed=1)
+    assert isinstance(spec, DerivedSource) and spec.origin == LOANS and not spec.function
+    assert spec.splitlines()[0] == "Loans."
+    assert 'Constant: LOAN_DAYS = {"book": 21, "dvd": 7}' in spec
+    assert "Function due_date(borrowed: date, kind: str) -> date: " in spec
+    assert "Example: due_date(date(2024, 3, 1), 'book') returns date(2024, 3, 22)." in spec
+    assert "Function late(due: date, returned: date, renewals: int, rate: float=0.5) -> bool" in spec
+    assert "def " not in spec
+
+
+@needs_sandbox
+def test_only_python_seeds_are_transformed_by_code_and_prose_makes_no_tasks_about_its_code():
+    assert isinstance(transform_seed(CART, "planted_bug", {"seed": 4}), DerivedSource)
+    assert isinstance(transform_seed(CART, "specification", {"seed": 4}), DerivedSource)
+    assert transform_seed(CART, "identity", {"seed": 4}) is None
+    assert transform_seed(SLUG_JS, "planted_bug", {"seed": 4}) is None
+    assert transform_seed(SLUG_JS, "identity", {"seed": 4}) is None
+    prose = "To make pasta, boil the water, then add the pasta."
+    assert transform_seed(prose, "specification", {"seed": 4}) is None  # a procedure: the model specifies it
+    for transformation in ("identity", "planted_bug"):
+        with pytest.raises(InvalidOutput, match=f"holds no Python or JavaScript code, and the {transformation} tasks"):
+            transform_seed(prose, transformation, {"seed": 4})
+
+
+def test_a_prose_seed_s_identity_fails_before_any_lm_call():
+    from agentinstruct.programs.pipeline import AgentInstructPipeline
+
+    lm = DummyLM([{"tasks": "Write tests for f."}] * 20)
+    with dspy.context(lm=lm):
+        pipeline = AgentInstructPipeline(get_skill(SKILL))
+        seed_id = next(f"s{i}" for i in range(100) if pipeline.plan(f"s{i}").transformation == "identity")
+        result = pipeline(seed="To make pasta, boil the water, then add the pasta.", seed_id=seed_id)
+    assert len(lm.history) == 0 and not result.samples
+    assert [(f.stage, f.reason) for f in result.failures] == [("transformation", "invalid_output")]
+    assert "holds no Python or JavaScript code" in result.failures[0].detail
+
+
+def test_the_model_transforms_what_code_does_not(monkeypatch):
+    from agentinstruct.programs.transformation import ContentTransformation
+
+    skill = get_skill(SKILL)
+    made = ContentTransformation(skill.transformations, skill.demo_passage, lambda text, name, config: "by code")
+    lm = DummyLM([{"transformed": "by the model"}])
+    with dspy.context(lm=lm):
+        assert made(text=CART, transformation="planted_bug").transformed == "by code"
+        assert len(lm.history) == 0
+    made = ContentTransformation(skill.transformations, skill.demo_passage, lambda text, name, config: None)
+    assert made(text=CART, transformation="identity").transformed == CART
+    declining = ContentTransformation(skill.transformations, skill.demo_passage, lambda text, name, config: None)
+    with dspy.context(lm=lm):
+        assert declining(text=CART, transformation="planted_bug").transformed == "by the model"
+
+
+def test_names_a_task_uses_that_the_code_lacks():
+    assert foreign_names("Fix the bug in letter_grade and letterGrade.", CART) == ["letter_grade", "letterGrade"]
+    assert foreign_names("Fix the bug in count_items, which counts one too many.", CART) == []
+    assert foreign_names("Fix the bug in the total.", CART) == []
+
+
+@needs_sandbox
+def test_a_planted_bug_s_fix_is_the_seed_s_code_with_tests_that_catch_the_bug():
+    buggy = plant_bug(CART, 2)
+    prediction, lm = respond([], buggy, FIX_TASK, "fix_bug")
+    assert len(lm.history) == 0  # the fix, its tests and its explanation all come from what was planted
+    answer, execution = parse_answer(prediction.answer), prediction.execution
+    assert answer.code == CART.strip()
+    assert answer.explanation.startswith(f"The bug is in total: `{buggy.bug_line}` must be `{buggy.fixed_line}`.")
+    assert execution["verified"] and execution["tests_failed"] == 0 and execution["tests_passed"] >= 2
+    assert "against the buggy code from the task: " in execution["detail"]
+    assert validate(sample_view(buggy, FIX_TASK, prediction), SKILL) == {}
+    # A task about a function the code lacks (the worked example's) is not answered with this code.
+    with pytest.raises(InvalidOutput, match="no runnable answer"):
+        respond([{"code": "I cannot."}] * 4, buggy, "Fix the bug in letter_grade, which gives a B for 90.", "fix_bug")
+    # A task on the buggy code about something else is the model's to answer.
+    answers = [{"asserts": "assert count_items([1, 2]) == 2"}, {"explanation": "It counts."}] * 3
+    prediction, lm = respond(answers, buggy, TESTS_TASK, "write_tests")
+    assert len(lm.history) >= 1 and parse_answer(prediction.answer).code == buggy.strip()
+
+
+@needs_sandbox
+def test_a_specification_s_implementation_is_the_seed_s_code_with_tests_of_its_examples():
+    spec = write_specification(CART, seed=3)
+    task = "Write a Python function total(prices, discount=0) as described."
+    prediction, lm = respond([{"explanation": "total sums the prices and takes off the discount."}], spec, task)
+    assert len(lm.history) == 1  # only the explanation is the model's
+    answer, execution = parse_answer(prediction.answer), prediction.execution
+    assert answer.code == CART.strip() and answer.explanation == "total sums the prices and takes off the discount."
+    assert "total([1, 2, 3])" in answer.tests and execution["tests_passed"] == 3
+    assert "the inputs of 3 tests were chosen" in execution["detail"]
+    assert validate(sample_view(spec, task, prediction), SKILL) == {}
+    # A task that names none of the specification's functions (a model copying its worked example) is the model's.
+    with pytest.raises(InvalidOutput, match="no python code"):
+        respond([{"code": "I cannot."}] * 4, spec, "Write a Python function letter_grade(mark) as described.")
+    # A JavaScript implementation of the same specification is the model's.
+    with pytest.raises(InvalidOutput, match="no javascript code"):
+        respond([{"code": "I cannot."}] * 4, spec, "Write a JavaScript function total(prices) as described.")
+
+
 @needs_sandbox
 def test_the_responder_fixes_a_planted_bug_with_tests_that_catch_it():
     answers = [
@@ -590,6 +834,46 @@ def test_generate_stores_verified_records_with_their_execution(tmp_path, mlflow_
         answer = parse_answer(row["messages"][1]["content"])
         assert answer is not None and answer.language == PYTHON and "from solution import" in answer.tests
         assert validate(view_of(row["messages"], execution=execution), SKILL) == {}
+
+
+class TaskEngine(FieldsEngine):
+    """A stand-in model that writes tasks about the cart's `total` (and refinements that change nothing)."""
+
+    TASKS = {
+        "planted_bug": "Fix the bug in total, which gives a wrong total.\nFind and fix the bug in total.",
+        "specification": "Write a Python function total(prices, discount=0) as described.\nImplement total.",
+    }
+
+    def __init__(self, transformation: str) -> None:
+        self.transformation = transformation
+
+    def answers(self, fields: list[str], inputs: dict[str, str]) -> dict[str, str]:
+        values = {"tasks": self.TASKS[self.transformation], "suggestions": "- Keep it.", "explanation": "It sums."}
+        values["revised_task"] = inputs.get("task", "")
+        return {field: values[field] for field in fields}
+
+
+@needs_sandbox
+@pytest.mark.parametrize("transformation", ["planted_bug", "specification"])
+def test_the_pipeline_answers_a_python_seed_s_planted_bug_and_specification_from_its_code(transformation):
+    from agentinstruct.programs.pipeline import AgentInstructPipeline
+
+    pipeline = AgentInstructPipeline(get_skill(SKILL))
+    seed_id = next(f"s{i}" for i in range(200) if pipeline.plan(f"s{i}").transformation == transformation)
+    lm = dspy.LM("coding/tasks", engine=TaskEngine(transformation), cache=False)
+    with dspy.context(lm=lm):
+        result = pipeline(seed=CART, seed_id=seed_id)
+    code_requests = [entry for entry in lm.history if "[[ ## language ## ]]" in str(entry.get("messages"))]
+    assert result.samples and not code_requests  # no code was written by the model
+    for sample in result.samples:
+        user, answer = sample.messages[0]["content"], parse_answer(sample.messages[1]["content"])
+        assert answer.code == CART.strip() and sample.execution["tests_failed"] == 0
+        if transformation == "planted_bug":
+            assert user.startswith('"""A tiny shopping cart."""') and CART.strip() not in user  # the buggy version
+        else:
+            assert "Function total(prices, discount=0): The sum of the prices" in user and "def " not in user
+        passage, task = user.rsplit("\n\n", 1)
+        assert validate(view(passage, task, sample.messages[1]["content"], sample.execution), SKILL) == {}
 
 
 def test_a_coding_run_without_the_sandbox_is_refused_before_any_lm_call(tmp_path, monkeypatch, capsys):

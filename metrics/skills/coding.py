@@ -13,6 +13,7 @@ from agentinstruct.metrics.validators import Validator, asks_something, copies_d
 from agentinstruct.programs.coding import (
     BUGGY_RUN,
     JAVASCRIPT,
+    MIN_TESTS,
     PYTHON,
     annotation_count,
     asks_about_bug,
@@ -26,9 +27,6 @@ from agentinstruct.programs.coding import (
     source_code,
     target_language,
 )
-
-MIN_TESTS = 2
-"""Passing tests a kept answer needs: one assert proves little."""
 
 
 def _no_task(view: PairView) -> str | None:
