@@ -195,7 +195,7 @@ def generate_mix(config: GenerateConfig, skills: list[str], *, show_progress: bo
             surplus=counts["surplus"],
             lm_calls=sum(r.lm_calls for r in results.values()),
             wall_seconds=round(time.perf_counter() - started, 2),
-            skills={name: _skill_figures(result) for name, result in results.items()},
+            skills={name: skill_figures(result) for name, result in results.items()},
             decontamination=_decontamination(config, results.values()),
             tokens_in=sum(r.tokens_in for r in results.values()),
             tokens_out=sum(r.tokens_out for r in results.values()),
@@ -230,7 +230,8 @@ def _check_folder(out: Path) -> None:
         raise UserError(f"{out} holds {what}; give the mix another --out folder")
 
 
-def _skill_figures(result: GenerateSummary) -> dict[str, Any]:
+def skill_figures(result: GenerateSummary) -> dict[str, Any]:
+    """One skill's figures in a mix's summary (and the skills benchmark's table)."""
     return {
         "requested": result.requested,
         "pairs": result.pairs,

@@ -38,6 +38,7 @@ def main() -> int:
 
     from agentinstruct.cli import quiet_libraries
     from agentinstruct.metrics import record_view, validate
+    from agentinstruct.mix import skill_figures as figures_of
     from agentinstruct.runner import GenerateConfig, generate
 
     quiet_libraries()
@@ -53,9 +54,11 @@ def main() -> int:
         )
     )
     rows = datasets.load_from_disk(args.out)["train"]
+    # One skill makes a plain run's summary, several a mix's: both give the same figures per skill.
+    per_skill = getattr(summary, "skills", None) or {args.skill: figures_of(summary)}
     figures = {}
     print(f"\n{'skill':<22} {'kept':>7} {'pass rate':>9} {'pairs/call':>10} {'s/pair':>7} {'shape ok':>8}")
-    for name, skill_figures in summary.skills.items():
+    for name, skill_figures in per_skill.items():
         kept = [row for row in rows if row["skill"] == name]
         shape_ok = sum(not validate(record_view(row), name) for row in kept)
         calls, pairs = skill_figures["lm_calls"], skill_figures["pairs"]

@@ -1385,6 +1385,9 @@ class CodingResponder(dspy.Module):
         except SandboxUnavailable:
             return None
         execution = execution_record(main, buggy, len(tests), added)
+        # Said in the record so a user can tell (and filter) answers that no model wrote from the model's own.
+        written = "code, tests and explanation" if bug else "code and tests"
+        execution["detail"] += f"; the answer's {written} were made from the seed's code, not written by the model"
         explanation = ""
         if bug and buggy is not None:
             failing = "The first test fails" if buggy.failed == 1 else f"The first {buggy.failed} tests fail"

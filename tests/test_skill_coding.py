@@ -669,6 +669,7 @@ def test_a_planted_bug_s_fix_is_the_seed_s_code_with_tests_that_catch_the_bug():
     assert answer.explanation.startswith(f"The bug is in total: `{buggy.bug_line}` must be `{buggy.fixed_line}`.")
     assert execution["verified"] and execution["tests_failed"] == 0 and execution["tests_passed"] >= 2
     assert "against the buggy code from the task: " in execution["detail"]
+    assert "code, tests and explanation were made from the seed's code, not written by the model" in execution["detail"]
     assert validate(sample_view(buggy, FIX_TASK, prediction), SKILL) == {}
     # A task about a function the code lacks (the worked example's) is not answered with this code.
     with pytest.raises(InvalidOutput, match="no runnable answer"):
@@ -689,6 +690,7 @@ def test_a_specification_s_implementation_is_the_seed_s_code_with_tests_of_its_e
     assert answer.code == CART.strip() and answer.explanation == "total sums the prices and takes off the discount."
     assert "total([1, 2, 3])" in answer.tests and execution["tests_passed"] == 3
     assert "the inputs of 3 tests were chosen" in execution["detail"]
+    assert "the answer's code and tests were made from the seed's code" in execution["detail"]
     assert validate(sample_view(spec, task, prediction), SKILL) == {}
     # A task that names none of the specification's functions (a model copying its worked example) is the model's.
     with pytest.raises(InvalidOutput, match="no python code"):
