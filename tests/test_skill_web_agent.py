@@ -442,6 +442,42 @@ def test_the_responder_repairs_what_it_can_decide_alone():
     assert validate(_view(result.messages), SKILL) == {}
 
 
+def test_a_stop_answer_with_figures_no_page_showed_becomes_the_page_text_the_task_is_about():
+    result = _respond(
+        [
+            {"rationale": "The closing time is not visible, so it must be further down.", "action": "scroll down"},
+            {"rationale": "The page shows the shop's hours.", "action": "stop 'The shop closes at 17:45.'"},
+        ]
+    )
+    assert result.answer == "The shop opens at 7:00 and closes at 18:00."
+    stop = result.messages[-3]["tool_calls"][0]["function"]
+    assert json.loads(stop["arguments"]) == {"answer": result.answer}
+    assert validate(_view(result.messages), SKILL) == {}
+
+
+def test_an_answer_no_page_text_can_replace_is_kept_for_the_validators_to_judge():
+    result = _respond(
+        [{"rationale": "The page says nothing about it.", "action": "stop 'Parking costs 4 euros.'"}],
+        task="How much is parking at the harbour?",
+    )
+    assert result.answer == "Parking costs 4 euros."
+    assert {"ungrounded_answer", "answer_off_page"} & set(validate(_view(result.messages), SKILL))
+
+
+def test_an_element_the_line_does_not_name_is_the_one_the_task_names():
+    ids = _ids(_page())
+    result = _respond(
+        [
+            {"rationale": "Go there first.", "action": "click [74]"},
+            {"rationale": "The opened page lists the hours.", "action": "stop 'The shop opens at 7:00.'"},
+        ],
+        task="Open the Opening times page and tell me when the shop opens.",
+    )
+    call = result.messages[1]["tool_calls"][0]["function"]
+    assert json.loads(call["arguments"]) == {"element_id": ids["Opening times"]}
+    assert validate(_view(result.messages), SKILL) == {}
+
+
 @pytest.mark.parametrize(
     "answers,passage,reason",
     [

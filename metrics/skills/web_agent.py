@@ -173,14 +173,22 @@ def _no_final_answer(view: PairView) -> str | None:
     return None
 
 
-def _ungrounded_answer(view: PairView) -> str | None:
-    """Figures in the final answer that neither the page, the task nor any tool turn shows."""
-    shown = " ".join(m.get("content") or "" for m in view.messages if m.get("role") in ("user", "tool"))
-    invented = digit_numbers(view.response) - digit_numbers(shown) - digit_numbers(view.instruction)
+def invented_figures(answer: str, shown: str, task: str) -> str | None:
+    """Figures in an answer that neither the pages shown (`shown`: the user turn and tool turns) nor the task state."""
+    invented = digit_numbers(answer) - digit_numbers(shown) - digit_numbers(task)
     if invented:
         figures = ", ".join(f"{value:g}" for value in sorted(invented))
         return f"the answer states figures the page never showed: {figures}"
     return None
+
+
+def _shown(view: PairView) -> str:
+    return " ".join(m.get("content") or "" for m in view.messages if m.get("role") in ("user", "tool"))
+
+
+def _ungrounded_answer(view: PairView) -> str | None:
+    """Figures in the final answer that neither the page, the task nor any tool turn shows."""
+    return invented_figures(view.response, _shown(view), view.instruction)
 
 
 _ACTING_TASK = re.compile(
@@ -205,22 +213,33 @@ def _stops_without_acting(view: PairView) -> str | None:
     return None
 
 
-def _answer_off_page(view: PairView) -> str | None:
-    """A final answer whose content words are mostly on no page the agent saw (nor in the task): an answer from
-    elsewhere (the worked example, the model's memory), not from the page."""
+def words_off_page(answer: str, shown: str, task: str) -> str | None:
+    """An answer whose content words are mostly on no page shown (nor in the task), unless it says the task cannot
+    be done there."""
     from agentinstruct.metrics.grounding import content_stems
 
-    if _CANNOT.search(view.response):
+    if _CANNOT.search(answer):
         return None
-    answer = content_stems(view.response)
-    if len(answer) < 2:
+    stems = content_stems(answer)
+    if len(stems) < 2:
         return None
-    shown = " ".join(m.get("content") or "" for m in view.messages if m.get("role") in ("user", "tool"))
-    seen = content_stems(shown) | content_stems(view.instruction)
-    share = len(answer & seen) / len(answer)
+    seen = content_stems(shown) | content_stems(task)
+    share = len(stems & seen) / len(stems)
     if share < 0.5:
         return f"the answer is mostly words no page showed ({share:.0%} of its content words are on the pages)"
     return None
+
+
+def answer_not_from_pages(answer: str, shown: str, task: str) -> str | None:
+    """Why a final answer does not come from the pages the agent saw (invented figures, words from elsewhere), or
+    None: what `ungrounded_answer` and `answer_off_page` reject, for the responder to check before it stops."""
+    return invented_figures(answer, shown, task) or words_off_page(answer, shown, task)
+
+
+def _answer_off_page(view: PairView) -> str | None:
+    """A final answer whose content words are mostly on no page the agent saw (nor in the task): an answer from
+    elsewhere (the worked example, the model's memory), not from the page."""
+    return words_off_page(view.response, _shown(view), view.instruction)
 
 
 VALIDATORS: tuple[Validator, ...] = (
