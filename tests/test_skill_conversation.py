@@ -112,14 +112,15 @@ BAD = {
     ),
     # The model wrote its opening question about the worked example, not about this text.
     "copies_demo": conversation(
-        [("Why did Osterby replace its diesel ferry with an electric one?", "The text does not say."), *GOOD_TURNS[1:]]
+        [("Why did Valdora replace its old chairlift with a cable car?", "The text does not say."), *GOOD_TURNS[1:]]
     ),
-    # As the embedded model wrote it: a whole conversation about the worked example's ferry, on a text without one.
+    # As the embedded model wrote it: a whole conversation about the worked example's subject (then a ferry, now a
+    # cable car), on a text without one.
     "borrows_demo_topic": conversation(
         [
-            ("How did the ferry change the levee town?", "The ferry made the levee town quieter."),
-            ("Why is that ferry quieter?", "That ferry is quieter because the town built the levee in 1998."),
-            ("Who likes the quieter ferry?", "The farmers downstream like the quieter ferry."),
+            ("How did the cable car change the levee town?", "The cable car made the levee town quieter."),
+            ("Why is that cable car quieter?", "That cable car is quieter because the town built the levee in 1998."),
+            ("Who likes the quieter cable car?", "The farmers downstream like the quieter cable car."),
         ]
     ),
     "off_topic": conversation(_swap(GOOD_TURNS, 0, question="Which Italian painter decorated the Sistine Chapel?")),
