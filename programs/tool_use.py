@@ -5,7 +5,7 @@ The flow per request (the API list is the pipeline's transformed seed; see `prog
 1. read the functions from the API list (or the code) into OpenAI tool schemas, deterministically;
 2. a model names the functions to call, in order (`ChooseFunctions`); a name not in the list is a needed function
    that is absent, a near miss of a listed name is that name; when it names nothing of either kind, the listed
-   function that the request (and the name it wrote) shares most words with is the one called;
+   function whose name and parameters the request (then the name it wrote) shares most words with is the one called;
 3. for each call, a model fills ONE parameter at a time (`FillArgument`); Python coerces the text to the parameter's
    type and keeps it only when the request (or an earlier result) states it. A required value that is missing ends
    the conversation with a clarifying question (`AskForValue`) instead of a call;
@@ -437,19 +437,18 @@ def resolve_plan(text: str, tools: dict[str, dict], request: str) -> tuple[list[
 
 
 def nearest_function(request: str, named: str, tools: list[dict]) -> str | None:
-    """The listed function a request is about, when the model named none of the list: the one whose name,
-    description and parameters share most words with the request (words of the name the model wrote break ties);
-    None when no function shares a word with the request."""
+    """The listed function a request is about, when the model named none of the list: the one whose name and
+    parameter names share most words with the request (words of the name the model wrote, then of the description,
+    break ties); None when no function's name or parameters share a word with the request."""
     asked = {w[:5] for w in key_words(request)}
     said = {w[:5] for w in key_words(humanize(named or ""))}
-    best, best_score = None, (0, 0)
+    best, best_score = None, (0, 0, 0)
     for tool in tools:
         function = tool["function"]
-        about = f"{humanize(function['name'])} {function.get('description') or ''}"
-        for parameter, schema in (function.get("parameters") or {}).get("properties", {}).items():
-            about += f" {humanize(parameter)} {schema.get('description') or ''}"
-        stems = {w[:5] for w in key_words(about)}
-        score = (len(asked & stems), len(said & stems))
+        names = " ".join(map(humanize, [function["name"], *(function.get("parameters") or {}).get("properties", {})]))
+        stems = {w[:5] for w in key_words(names)}
+        described = {w[:5] for w in key_words(str(function.get("description") or ""))}
+        score = (len(asked & stems), len(said & (stems | described)), len(asked & described))
         if score[0] and score > best_score:
             best, best_score = function["name"], score
     return best

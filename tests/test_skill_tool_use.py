@@ -264,6 +264,7 @@ def test_the_worked_conversations_of_the_data_file_pass():
         failures = validate(view_of(messages, skill.demo_passage, tools), SKILL)
         # the demos are the worked example
         failures.pop("copies_demo", None)
+        failures.pop("demo_subject", None)
         assert failures.pop("demo_functions", None), request
         assert failures == {}, request
 
@@ -308,6 +309,11 @@ BAD = {
             _final("The 15 mm eyepiece magnifies 50 times."),
         ),
         get_tools_of_demo(),
+    ),
+    # as the embedded model wrote it: a request about the worked example's telescopes, on other functions
+    "demo_subject": (
+        _with(ABSENT, 0, content="What is the best result for a 90 mm refractor at a high magnification in Celsius?"),
+        TOOLS,
     ),
     "no_request": (_with(ALL_PARAMETERS, 0, content="Twenty-five degrees Celsius outside today."), TOOLS),
     # the absent case that invents the API it lacks
@@ -467,6 +473,17 @@ def test_an_answer_stating_no_result_is_replaced_by_the_results():
     assert prediction.answer == "The celsius_to_fahrenheit call returned 77.0."
 
 
+def test_conversation_words_the_example_also_uses_are_not_its_subject():
+    request = "Please look up the result of a weekly summary of my readings 3, 4 and 5, and tell me the best value."
+    messages = _conversation(
+        request,
+        _calling("call_1", "weekly_summary", {"readings": [3, 4, 5]}),
+        _result("call_1", "weekly_summary", {"low": 3, "high": 5, "mean": 4}),
+        _final("The readings range from 3 to 5 with a mean of 4."),
+    )
+    assert "demo_subject" not in _failures(messages)
+
+
 def test_a_function_named_in_other_words_is_the_listed_one_the_request_is_about():
     prediction, _ = _respond(calls="temperature_converter")
     assert prediction.messages[0]["tool_calls"][0]["function"]["name"] == "celsius_to_fahrenheit"
@@ -477,6 +494,8 @@ def test_a_function_named_in_other_words_is_the_listed_one_the_request_is_about(
 def test_the_nearest_function_needs_a_word_of_the_request():
     assert nearest_function("What is 25 degrees Celsius in Fahrenheit?", "convert", TOOLS) == "celsius_to_fahrenheit"
     assert nearest_function("Book me a table for two tonight.", "booking", TOOLS) is None
+    # a word of a description alone ("Return the ...") is not what a request is about
+    assert nearest_function("Return the book I borrowed.", "return_book", TOOLS) is None
 
 
 @pytest.mark.parametrize(
