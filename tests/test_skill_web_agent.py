@@ -230,7 +230,8 @@ def test_the_worked_answers_resolve_on_the_demo_pages_and_pass_the_validators():
     }
     for trace in traces:
         failures = validate(view_of(conversation(trace.page, trace.task, trace.steps), tools=TOOLS), SKILL)
-        failures.pop("copies_demo", None)  # the demos are the worked example
+        for name in ("copies_demo", "demo_page", "copies_demo_answer"):  # the demos are the worked example
+            failures.pop(name, None)
         assert failures == {}, (trace.task, failures)
     with pytest.raises(ValueError, match="no visible element"):
         resolve_trace("click: Lost property | It is at the bottom.\nstop: done | Done.", traces[0].page)
@@ -333,6 +334,27 @@ def _bad_cases():
         # Both seen in the embedded model's kept rows before these checks existed.
         "stops_without_acting": conversation(
             page, "Select the largest cake size on the order form.", [(stop[0], "The answer is on the page.")]
+        ),
+        # Seen in the embedded model's kept rows after the responder's repairs: a sketch line as the task, the demo's
+        # form page with the demo's answer.
+        "sketch_as_task": conversation(page, "title: Tolvik Bakery link: Opening times", [scroll, stop]),
+        "demo_page": conversation(
+            page_from_sketch(get_skill(SKILL).transformations[1].demo_output + "\nlink: Home"),
+            "Choose the age group for a child of eight and book the lesson.",
+            [(Action("stop", {"answer": "The form offers the age group 7 to 9."}), "The list shows the groups.")],
+        ),
+        "copies_demo_answer": conversation(
+            page,
+            "Pay for a loaf of rye bread online on this page.",
+            [
+                (
+                    Action(
+                        "stop",
+                        {"answer": "This page has no payment form or link, so a swim cannot be paid for online here."},
+                    ),
+                    "No element on the page takes a payment.",
+                )
+            ],
         ),
         "answer_off_page": conversation(
             page,

@@ -9,7 +9,7 @@ tool turn lists, see `programs/web_page.py`), so they judge records made elsewhe
 from __future__ import annotations
 
 import re
-from functools import partial
+from functools import lru_cache, partial
 
 from agentinstruct.metrics.grounding import digit_numbers
 from agentinstruct.metrics.text import PairView, call_arguments, call_name, tool_calls, words
@@ -242,10 +242,56 @@ def _answer_off_page(view: PairView) -> str | None:
     return words_off_page(view.response, _shown(view), view.instruction)
 
 
+_SKETCH_TASK = re.compile(
+    r"^\W*(?:title|page|heading|section|link|links|menu|nav|tab|button|search|searchbox|field|input|textbox|select|"
+    r"dropdown|combobox|checkbox|text|paragraph|note|row|item|content)\s*:",
+    re.IGNORECASE,
+)
+
+
+def _sketch_as_task(view: PairView) -> str | None:
+    """A task that is a line of a page sketch ("title: Book a lesson", "select: Sort by: Price | Name"): a small model
+    continues the page it was shown instead of writing a request."""
+    if _SKETCH_TASK.search(view.instruction):
+        return f"the task is a line of a page sketch, not a request: '{view.instruction[:60]}'"
+    return None
+
+
+def _copies_demo_answer(view: PairView) -> str | None:
+    """A final answer that is a worked answer of the data file (about the example's pool, on another page)."""
+    if copies_demo(PairView(view.response, "", ""), skill="web_agent"):
+        return "the answer copies a worked answer of the skill's example"
+    return None
+
+
+@lru_cache(maxsize=1)
+def _demo_labels() -> tuple[frozenset[str], ...]:
+    """The element labels of each demo page (one per transformation's worked sketch)."""
+    from agentinstruct.programs.skills import get_skill
+    from agentinstruct.programs.web_page import page_from_sketch
+
+    pages = [page_from_sketch(agent.demo_output) for agent in get_skill("web_agent").transformations]
+    return tuple(frozenset(e.label.lower() for e in page.elements if e.role != "text") for page in pages)
+
+
+def _demo_page(view: PairView) -> str | None:
+    """A page whose headings, links, boxes and buttons are mostly a demo page's: the model copied the worked sketch
+    instead of sketching the seed, and the task is done on the example's page."""
+    labels = {e.label.lower() for e in listed_elements(_first_user(view)).values() if e.role != "text"}
+    labels -= {"search", "back"}
+    for demo in _demo_labels():
+        if len(labels) >= 3 and len(labels & demo) * 2 >= len(labels):
+            return f"the page is the worked example's ({', '.join(sorted(labels & demo)[:3])}, ...), not the seed's"
+    return None
+
+
 VALIDATORS: tuple[Validator, ...] = (
     Validator("no_page", _no_page),
     Validator("no_task", _no_task),
+    Validator("sketch_as_task", _sketch_as_task),
     Validator("copies_demo", partial(copies_demo, skill="web_agent")),
+    Validator("demo_page", _demo_page),
+    Validator("copies_demo_answer", _copies_demo_answer),
     Validator("no_actions", _no_actions),
     Validator("unknown_action", _unknown_action),
     Validator("bad_arguments", _bad_arguments),
