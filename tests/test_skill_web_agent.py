@@ -337,6 +337,15 @@ def _bad_cases():
         ),
         # Seen in the embedded model's kept rows after the responder's repairs: a sketch line as the task, the demo's
         # form page with the demo's answer.
+        "task_off_page": conversation(
+            page,
+            "Select the age group 13 to 20 for a swimming lesson.",
+            [
+                # what the agent typed is not what the page shows
+                (Action("type", {"element_id": _ids(page)["Search the bakery"], "text": "age group"}), "Type it."),
+                (Action("stop", {"answer": "The lesson is for the age group 13 to 20."}), "The lesson is booked."),
+            ],
+        ),
         "sketch_as_task": conversation(page, "title: Tolvik Bakery link: Opening times", [scroll, stop]),
         "demo_page": conversation(
             page_from_sketch(get_skill(SKILL).transformations[1].demo_output + "\nlink: Home"),

@@ -264,6 +264,20 @@ def _copies_demo_answer(view: PairView) -> str | None:
     return None
 
 
+def _task_off_page(view: PairView) -> str | None:
+    """A task about something no page shows (the worked example's lesson on a cider-press page), answered as if it
+    could be done: only a task answered by saying the page cannot do it may ask for what the page lacks."""
+    from agentinstruct.metrics.validators import off_topic
+
+    if _CANNOT.search(view.response):
+        return None
+    # What the pages list, not what the agent typed into them ("[94] textbox 'Search' now holds 'Age group'").
+    shown = [m.get("content") or "" for m in view.messages if m.get("role") == "tool"]
+    pages = "\n".join([view.passage, *(e.label for text in shown for e in listed_elements(text).values())])
+    reason = off_topic(PairView(pages, view.instruction, view.response))
+    return f"the task is not about the page: {reason}" if reason else None
+
+
 @lru_cache(maxsize=1)
 def _demo_labels() -> tuple[frozenset[str], ...]:
     """The element labels of each demo page (one per transformation's worked sketch)."""
@@ -289,6 +303,7 @@ VALIDATORS: tuple[Validator, ...] = (
     Validator("no_page", _no_page),
     Validator("no_task", _no_task),
     Validator("sketch_as_task", _sketch_as_task),
+    Validator("task_off_page", _task_off_page),
     Validator("copies_demo", partial(copies_demo, skill="web_agent")),
     Validator("demo_page", _demo_page),
     Validator("copies_demo_answer", _copies_demo_answer),
