@@ -130,6 +130,7 @@ def clean_question(text: str) -> str:
 
 
 _CLAUSE = re.compile(r"[^,;:.!?()\"“”]+")
+_MARKUP = re.compile(r"<[^>]{1,20}>|[*_`#]+")
 QUOTE_WORDS = 8
 """The most words of the last answer a quoted follow-up repeats."""
 
@@ -147,7 +148,7 @@ def quoted_follow_up(previous_question: str, previous_answer: str, pattern: str 
     best = max(scored, default=(0, 0, ""))
     if not best[0]:
         return ""
-    phrase = " ".join(best[2].split()[:QUOTE_WORDS])
+    phrase = " ".join(_MARKUP.sub(" ", best[2]).strip(" -*\u2022'`").split()[:QUOTE_WORDS])
     how = pattern.lower()
     if "why" in how:
         ask = "Why is that?"

@@ -233,6 +233,10 @@ def test_when_every_follow_up_sample_fails_the_user_turn_quotes_the_answer():
     assert result.messages[2]["content"] == quoted
     assert [m["content"] for m in result.messages[3:]] == [SCRIPT[2]["answer"], *GOOD_TURNS[2]]
     assert validate(view(result.messages), SKILL) == {}
+    # a list marker or markup the model wrote is not part of what is quoted
+    assert quoted_follow_up("What is it?", "- The <i>charger</i> on the **pier**.").startswith(
+        'You said "The charger on the pier".'
+    )
     # the kind's way of following up picks the question asked about the quote
     assert quoted_follow_up("Why?", "The river floods every spring.", "Each follow-up asks why about it.").endswith(
         "Why is that?"
