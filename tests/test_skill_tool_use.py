@@ -473,6 +473,15 @@ def test_an_answer_stating_no_result_is_replaced_by_the_results():
     assert prediction.answer == "The celsius_to_fahrenheit call returned 77.0."
 
 
+def test_one_word_of_the_example_library_is_enough_to_be_its_subject():
+    # as the embedded model wrote it, on the library-fines functions
+    request = "How far away is my telescope, and what would the final image look like in low light?"
+    assert "demo_subject" in _failures(_with(ABSENT, 0, content=request))
+    # the same word is no leak when the offered library is about it
+    optics = [{"type": "function", "function": {"name": "telescope_weight", "description": "A telescope's weight."}}]
+    assert "demo_subject" not in _failures(_with(ABSENT, 0, content=request), optics)
+
+
 def test_conversation_words_the_example_also_uses_are_not_its_subject():
     request = "Please look up the result of a weekly summary of my readings 3, 4 and 5, and tell me the best value."
     messages = _conversation(

@@ -312,13 +312,32 @@ _CONVERSATION_WORDS = frozenset(
 """Words of any tool-use conversation, which the worked example uses too without them being its subject."""
 
 
+@lru_cache(maxsize=1)
+def _demo_library_stems() -> frozenset[str]:
+    """The worked example's library in its own words: the long distinctive words of its function and parameter names
+    and of its code's first docstring line (telescope, magnification, eyepiece, aperture); one of them in a request
+    about other functions is enough."""
+    from agentinstruct.programs.skills import get_skill
+    from agentinstruct.programs.tool_schemas import humanize, tools_from_text
+
+    code = get_skill("tool_use").demo_passage
+    names = [humanize(name) for tool in tools_from_text(code) for name in _names(tool["function"])]
+    subject = code.strip().strip('"').splitlines()[0]
+    return frozenset(s for s in content_stems(" ".join([*names, subject])) & _demo_subject_stems() if len(s) >= 6)
+
+
+def _names(function: dict) -> list[str]:
+    return [function["name"], *((function.get("parameters") or {}).get("properties") or {})]
+
+
 def _demo_subject(view: PairView) -> str | None:
-    """A request about the worked example's subject: two or more of its words that neither the offered functions nor
-    the API list use (a small model asks about telescopes whatever library it was shown)."""
+    """A request about the worked example's subject: one word of its library's own names, or two of its words, that
+    neither the offered functions nor the API list use (a small model asks about telescopes whatever library it was
+    shown)."""
     offered = " ".join(json.dumps(function) for function in _functions(view).values())
     own = content_stems(f"{view.passage}\n{offered}")
     borrowed = sorted((content_stems(view.instruction) & _demo_subject_stems()) - own)
-    if len(borrowed) >= 2:
+    if len(borrowed) >= 2 or set(borrowed) & _demo_library_stems():
         return f"the request is about the worked example's subject ({', '.join(borrowed[:3])}), not the offered tools"
     return None
 
