@@ -4,7 +4,9 @@ The assistant answers the current question from the text (`AnswerTurn`); then a 
 question on that answer, the way the conversation's kind follows up (`FollowUpQuestion`, the kind's `answer_format`
 in the skill's data file); three exchanges by default. Each predictor asks for one short field, so the embedded
 270M model can write it; this module assembles the turns, cleans what the model adds around a turn (labels, a turn
-it invents for the other side) and retries a follow-up that does not build on the answer or repeats a question. A
+it invents for the other side) and retries a follow-up that does not build on the answer or repeats a question; when
+every sample fails, the user's turn quotes the answer and asks about it (`quoted_follow_up`: a user turn is the
+simulator's, not what a model trained on the record learns to say; every assistant turn stays the model's). A
 conversation that still cannot be made raises `InvalidOutput` with why.
 
 The first user turn holds the text, a blank line, then the opening question (the record also keeps the text in its
@@ -127,6 +129,40 @@ def clean_question(text: str) -> str:
     return ""
 
 
+_CLAUSE = re.compile(r"[^,;:.!?()\"“”]+")
+_MARKUP = re.compile(r"<[^>]{1,20}>|[*_`#]+")
+QUOTE_WORDS = 8
+"""The most words of the last answer a quoted follow-up repeats."""
+
+
+def quoted_follow_up(previous_question: str, previous_answer: str, pattern: str = GENERIC_FOLLOW_UP) -> str:
+    """A follow-up that quotes the part of the last answer the question before did not ask about, then asks about it
+    the way the conversation's kind follows up (why, what if, which details, or more about it); '' when the answer
+    says nothing new."""
+    from agentinstruct.metrics.grounding import content_stems
+    from agentinstruct.metrics.skills.conversation import NOT_A_LINK
+
+    new = content_stems(previous_answer) - content_stems(previous_question) - NOT_A_LINK
+    clauses = [" ".join(part.split()) for part in _CLAUSE.findall(previous_answer)]
+    scored = [(len(content_stems(clause) & new), -index, clause) for index, clause in enumerate(clauses)]
+    best = max(scored, default=(0, 0, ""))
+    if not best[0]:
+        return ""
+    phrase = " ".join(_MARKUP.sub(" ", best[2]).strip(" -*\u2022'`").split()[:QUOTE_WORDS])
+    how = pattern.lower()
+    if "why" in how:
+        ask = "Why is that?"
+    elif "what would happen if" in how or "were different" in how:
+        ask = "What would change if that were different?"
+    elif "details" in how:
+        ask = "What are the details of that?"
+    elif "doubts" in how or "check it" in how:
+        ask = "Are you sure about that?"
+    else:
+        ask = "Can you tell me more about that?"
+    return f'You said "{phrase}". {ask}'
+
+
 class Conversation(dspy.Module):
     """Writes a conversation of `exchanges` user–assistant exchanges on a text, opening with `instruction`.
 
@@ -221,6 +257,11 @@ class Conversation(dspy.Module):
                 why = f"it does not build on the answer before it: '{question[:80]}'"
             else:
                 return question
+        # The user's turn is the simulator's, not what a model trained on the record learns to say: a question that
+        # quotes the answer keeps the conversation going where the small model wrote none that builds on it.
+        question = quoted_follow_up(previous_question, previous_answer, pattern)
+        if question and not any(same_text(question, earlier_question, 0.8) for earlier_question in asked):
+            return question
         turn = len(asked) + 1
         raise InvalidOutput(f"no usable follow-up for user turn {turn} in {FOLLOW_UP_ATTEMPTS} tries; last: {why}")
 

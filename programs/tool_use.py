@@ -4,7 +4,8 @@ The flow per request (the API list is the pipeline's transformed seed; see `prog
 
 1. read the functions from the API list (or the code) into OpenAI tool schemas, deterministically;
 2. a model names the functions to call, in order (`ChooseFunctions`); a name not in the list is a needed function
-   that is absent, a near miss of a listed name is that name;
+   that is absent, a near miss of a listed name is that name; when it names nothing of either kind, the listed
+   function whose name and parameters the request (then the name it wrote) shares most words with is the one called;
 3. for each call, a model fills ONE parameter at a time (`FillArgument`); Python coerces the text to the parameter's
    type and keeps it only when the request (or an earlier result) states it. A required value that is missing ends
    the conversation with a clarifying question (`AskForValue`) instead of a call;
@@ -287,8 +288,8 @@ class ToolUseResponder(dspy.Module):
     with `answer` (the final assistant turn), `messages` (assistant and tool turns) and `tools` (the schemas).
 
     Raises:
-        InvalidOutput: No function can be read from the API list, the model names none, a simulated result or the
-            answer is unusable.
+        InvalidOutput: No function can be read from the API list, the model names none and the request shares no
+            word with any, a simulated result or the answer is unusable.
     """
 
     def __init__(self, skill: Any) -> None:
@@ -314,7 +315,12 @@ class ToolUseResponder(dspy.Module):
         chosen = self.choose(functions=listing(tools), request=instruction, config=short).calls
         plan, absent = resolve_plan(chosen, by_name, instruction)
         if not plan and not absent:
-            raise InvalidOutput(f"the model named no listed or needed function: {_clip(chosen)!r}")
+            # A small model often names a function in its own words ("celsius_to_oven" for oven_fahrenheit): the
+            # listed function the request and that name are about is the one it means.
+            nearest = nearest_function(instruction, chosen, tools)
+            if nearest is None:
+                raise InvalidOutput(f"the model named no listed or needed function: {_clip(chosen)!r}")
+            plan = [nearest]
 
         conversation = Conversation(instruction.strip())
         for name in plan:
@@ -428,6 +434,24 @@ def resolve_plan(text: str, tools: dict[str, dict], request: str) -> tuple[list[
         elif _looks_like_function(name) and _about_request(name, request) and name not in absent:
             absent.append(name)
     return plan[:MAX_CALLS], absent[:2]
+
+
+def nearest_function(request: str, named: str, tools: list[dict]) -> str | None:
+    """The listed function a request is about, when the model named none of the list: the one whose name and
+    parameter names share most words with the request (words of the name the model wrote, then of the description,
+    break ties); None when no function's name or parameters share a word with the request."""
+    asked = {w[:5] for w in key_words(request)}
+    said = {w[:5] for w in key_words(humanize(named or ""))}
+    best, best_score = None, (0, 0, 0)
+    for tool in tools:
+        function = tool["function"]
+        names = " ".join(map(humanize, [function["name"], *(function.get("parameters") or {}).get("properties", {})]))
+        stems = {w[:5] for w in key_words(names)}
+        described = {w[:5] for w in key_words(str(function.get("description") or ""))}
+        score = (len(asked & stems), len(said & (stems | described)), len(asked & described))
+        if score[0] and score > best_score:
+            best, best_score = function["name"], score
+    return best
 
 
 def _key(name: str) -> str:

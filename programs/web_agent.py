@@ -4,7 +4,9 @@ The final page text (a sketch written by a transformation agent, see `programs/w
 element ids; the user turn is that page and the task. Each step asks the model for one short line of rationale and
 one short action line (`click [12]`, `type [13] 'flat tire'`, `scroll down`, `stop 'answer'`); Python reads the
 action leniently, repairs what it can decide alone (a label named instead of an id, the only text box on the page, an
-option written in other case), runs it on the simulated browser and records the call and what the page showed:
+option written in other case, the element the task names when the line names none), runs it on the simulated
+browser and records the call and what the page showed. A stop answer that states figures or words no page showed is
+replaced by the page text the task is about (`answer_from_pages`):
 
     user       page + task
     assistant  rationale, tool_calls=[click(element_id=12)]
@@ -40,6 +42,7 @@ from agentinstruct.programs.web_page import (
     Element,
     Page,
     clean_label,
+    listed_elements,
     page_from_sketch,
     parse_action,
 )
@@ -212,6 +215,27 @@ def find_target(action: str, element_id: int | None, said: str, visible: dict[in
     return best[2] if best[0] else None
 
 
+def answer_from_pages(answer: str, task: str, shown: str) -> str:
+    """The stop answer when it comes from the pages the agent saw (`shown`: the page and every tool turn); else the
+    text of those pages the task is most about (then the model's answer, to break ties), quoted as the answer. A small
+    model reaches the right line and then writes figures no page showed; the line itself is what it was reaching for.
+    The answer stays as it was when no text shown shares a word with the task (the validators then reject it)."""
+    from agentinstruct.metrics.skills.web_agent import answer_not_from_pages
+
+    if answer_not_from_pages(answer, shown, task) is None:
+        return answer
+    asked, said = content_stems(task), content_stems(answer)
+    best, best_score = answer, (0, False, 0)
+    for element in listed_elements(shown).values():
+        if element.role not in ("text", "row"):
+            continue
+        stems = content_stems(element.label)
+        score = (len(asked & stems), not element.label.endswith("..."), len(said & stems))
+        if score[0] and score > best_score:
+            best, best_score = element.label, score
+    return best
+
+
 def user_turn(page: Page, task: str) -> dict:
     """The page as first shown, a blank line, then the task (the record's passage and instruction)."""
     return {"role": "user", "content": f"{page.render()}\n\n{' '.join(task.split())}"}
@@ -277,6 +301,9 @@ class WebAgentResponder(dspy.Module):
                 # Repeating an action changes nothing more: the agent has done what it can, so it ends here.
                 rationale = f"Repeating {action.short()} would change nothing more, so the task ends here."
                 action = Action("stop", {"answer": self._value(browser, task, "stop", short)})
+            if action.name == "stop":
+                shown = "\n".join(m["content"] for m in messages if m["role"] in ("user", "tool"))
+                action = Action("stop", {"answer": answer_from_pages(action.arguments["answer"], task, shown)})
             observation = browser.apply(action)
             messages += action_turns(step, action, rationale, observation)
             history.append((action, observation))
@@ -305,6 +332,10 @@ class WebAgentResponder(dspy.Module):
             answer = _line(parsed.value, MAX_ANSWER) or self._value(browser, task, "stop", config)
             return Action("stop", {"answer": answer})
         element = find_target(parsed.name, parsed.element_id, f"{line} {rationale}", browser.visible())
+        if element is None:
+            # The line and rationale name nothing on the page (an id copied from a worked example): the element the
+            # task names is the one meant, as a grounding step would resolve it.
+            element = find_target(parsed.name, None, task, browser.visible())
         if element is None:
             named = f"[{parsed.element_id}]" if parsed.element_id is not None else "no element"
             raise InvalidOutput(f"'{_line(line, 80)}' names {named}, which is nothing to {parsed.name} on the page")

@@ -15,6 +15,7 @@ from agentinstruct.programs.conversation import (
     clean_question,
     excerpt,
     parse_transcript,
+    quoted_follow_up,
 )
 from agentinstruct.programs.pipeline import InvalidOutput, attempt_config
 from agentinstruct.programs.skills import get_skill
@@ -111,14 +112,15 @@ BAD = {
     ),
     # The model wrote its opening question about the worked example, not about this text.
     "copies_demo": conversation(
-        [("Why did Osterby replace its diesel ferry with an electric one?", "The text does not say."), *GOOD_TURNS[1:]]
+        [("Why did Valdora replace its old chairlift with a cable car?", "The text does not say."), *GOOD_TURNS[1:]]
     ),
-    # As the embedded model wrote it: a whole conversation about the worked example's ferry, on a text without one.
+    # As the embedded model wrote it: a whole conversation about the worked example's subject (then a ferry, now a
+    # cable car), on a text without one.
     "borrows_demo_topic": conversation(
         [
-            ("How did the ferry change the levee town?", "The ferry made the levee town quieter."),
-            ("Why is that ferry quieter?", "That ferry is quieter because the town built the levee in 1998."),
-            ("Who likes the quieter ferry?", "The farmers downstream like the quieter ferry."),
+            ("How did the cable car change the levee town?", "The cable car made the levee town quieter."),
+            ("Why is that cable car quieter?", "That cable car is quieter because the town built the levee in 1998."),
+            ("Who likes the quieter cable car?", "The farmers downstream like the quieter cable car."),
         ]
     ),
     "off_topic": conversation(_swap(GOOD_TURNS, 0, question="Which Italian painter decorated the Sistine Chapel?")),
@@ -221,7 +223,30 @@ def test_the_responder_resamples_an_unlinked_follow_up_then_fails_with_why():
     assert seeds[1:3] == [7, attempt_config({"seed": 7}, 1)["seed"]]  # the retry samples with its own seed
     assert seeds[2] != 7
 
-    lm = DummyLM([SCRIPT[0], unlinked, unlinked, unlinked])
+
+def test_when_every_follow_up_sample_fails_the_user_turn_quotes_the_answer():
+    unlinked = {"follow_up": "What is the capital city of France?"}
+    lm = DummyLM([SCRIPT[0], unlinked, unlinked, unlinked, *SCRIPT[2:]])
+    with dspy.context(lm=lm):
+        result = Conversation(get_skill(SKILL))(passage=SOURCE, instruction=GOOD_TURNS[0][0], config={"seed": 7})
+    quoted = 'You said "In 1998 Fenwick built a levee three kilometers". Can you tell me more about that?'
+    assert result.messages[2]["content"] == quoted
+    assert [m["content"] for m in result.messages[3:]] == [SCRIPT[2]["answer"], *GOOD_TURNS[2]]
+    assert validate(view(result.messages), SKILL) == {}
+    # a list marker or markup the model wrote is not part of what is quoted
+    assert quoted_follow_up("What is it?", "- The <i>charger</i> on the **pier**.").startswith(
+        'You said "The charger on the pier".'
+    )
+    # the kind's way of following up picks the question asked about the quote
+    assert quoted_follow_up("Why?", "The river floods every spring.", "Each follow-up asks why about it.").endswith(
+        "Why is that?"
+    )
+
+
+def test_an_answer_with_nothing_new_to_quote_still_fails_the_conversation():
+    unlinked = {"follow_up": "What is the capital city of France?"}
+    assert quoted_follow_up("What did Fenwick build in 1998?", "In 1998.") == ""
+    lm = DummyLM([{"answer": "In 1998."}, unlinked, unlinked, unlinked])
     with dspy.context(lm=lm), pytest.raises(InvalidOutput, match="does not build on the answer"):
         Conversation(get_skill(SKILL))(passage=SOURCE, instruction=GOOD_TURNS[0][0], config={"seed": 7})
 
@@ -249,12 +274,13 @@ def test_the_assistant_reads_the_lines_of_a_long_text_the_question_is_about():
 def test_the_pipeline_fails_a_conversation_it_cannot_make_as_invalid_output(echo_lm):
     from agentinstruct.programs import AgentInstructPipeline
 
-    # The echo model answers every follow-up with a sentence of the text: no question, so no conversation.
+    # The echo model answers every follow-up with a sentence of the text: no question, so the user's turn quotes the
+    # answer, and the echo's answer to that repeats an earlier one: no conversation.
     prediction = AgentInstructPipeline(get_skill(SKILL))(seed=SOURCE, seed_id="rivers", draw=0)
     assert not prediction.samples
     reasons = {f.reason for f in prediction.failures if f.stage == "response"}
     assert "invalid_output" in reasons and reasons <= {"invalid_output", "duplicate"}
-    assert any("no usable follow-up" in f.detail for f in prediction.failures)
+    assert any("no usable answer to user turn 2" in f.detail for f in prediction.failures)
 
 
 def test_the_pipeline_tells_the_responder_each_instruction_type():

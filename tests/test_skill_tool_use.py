@@ -23,7 +23,12 @@ from agentinstruct.programs.tool_schemas import (
     tools_from_text,
     word_numbers,
 )
-from agentinstruct.programs.tool_use import parse_transcript, resolve_plan, transcript_conversation
+from agentinstruct.programs.tool_use import (
+    nearest_function,
+    parse_transcript,
+    resolve_plan,
+    transcript_conversation,
+)
 from agentinstruct.signatures.skill_data import data_path, load_skill_data
 
 SKILL = "tool_use"
@@ -253,12 +258,13 @@ def test_good_conversations_pass_every_validator(case):
 def test_the_worked_conversations_of_the_data_file_pass():
     skill = get_skill(SKILL)
     tools = tools_from_text(skill.demo_passage)
-    assert {tool["function"]["name"] for tool in tools} == {"scale_amount", "grams_to_cups", "roast_minutes"}
+    assert {tool["function"]["name"] for tool in tools} == {"magnification", "exit_pupil", "limiting_magnitude"}
     for request, text in skill.response_demos:
         messages = transcript_conversation(parse_transcript(request, text))
         failures = validate(view_of(messages, skill.demo_passage, tools), SKILL)
         # the demos are the worked example
         failures.pop("copies_demo", None)
+        failures.pop("demo_subject", None)
         assert failures.pop("demo_functions", None), request
         assert failures == {}, request
 
@@ -283,25 +289,31 @@ def get_tools_of_demo():
 
 BAD = {
     "no_tools": (ALL_PARAMETERS, []),
-    # a request about the worked example's kitchen, not about the offered temperature functions
-    "off_the_tools": (_with(ABSENT, 0, content="How many cups is 250 grams of flour, rounded to one decimal?"), TOOLS),
+    # a request about the worked example's telescopes, not about the offered temperature functions
+    "off_the_tools": (_with(ABSENT, 0, content="How much does a 25 mm eyepiece magnify on my scope?"), TOOLS),
     "copies_demo": (
         _with(
             ABSENT,
             0,
-            content="I use 300 grams of flour for 4 servings; how many cups of flour is that for 10 servings?",
+            content="My telescope has a 1000 mm focal length and a 200 mm aperture; what exit pupil does a 20 mm "
+            "eyepiece give?",
         ),
         TOOLS,
     ),
     # the worked example's functions offered in place of the seed's (as the embedded model's api listings did)
     "demo_functions": (
         _conversation(
-            "How many cups is 250 grams of sugar?",
-            _calling("call_1", "grams_to_cups", {"grams": 250, "ingredient": "sugar"}),
-            _result("call_1", "grams_to_cups", 1.25),
-            _final("250 grams of sugar is 1.25 cups."),
+            "What magnification does a 750 mm telescope give with a 15 mm eyepiece?",
+            _calling("call_1", "magnification", {"focal_length_mm": 750, "eyepiece_mm": 15}),
+            _result("call_1", "magnification", 50.0),
+            _final("The 15 mm eyepiece magnifies 50 times."),
         ),
         get_tools_of_demo(),
+    ),
+    # as the embedded model wrote it: a request about the worked example's telescopes, on other functions
+    "demo_subject": (
+        _with(ABSENT, 0, content="What is the best result for a 90 mm refractor at a high magnification in Celsius?"),
+        TOOLS,
     ),
     "no_request": (_with(ALL_PARAMETERS, 0, content="Twenty-five degrees Celsius outside today."), TOOLS),
     # the absent case that invents the API it lacks
@@ -461,16 +473,50 @@ def test_an_answer_stating_no_result_is_replaced_by_the_results():
     assert prediction.answer == "The celsius_to_fahrenheit call returned 77.0."
 
 
+def test_one_word_of_the_example_library_is_enough_to_be_its_subject():
+    # as the embedded model wrote it, on the library-fines functions
+    request = "How far away is my telescope, and what would the final image look like in low light?"
+    assert "demo_subject" in _failures(_with(ABSENT, 0, content=request))
+    # the same word is no leak when the offered library is about it
+    optics = [{"type": "function", "function": {"name": "telescope_weight", "description": "A telescope's weight."}}]
+    assert "demo_subject" not in _failures(_with(ABSENT, 0, content=request), optics)
+
+
+def test_conversation_words_the_example_also_uses_are_not_its_subject():
+    request = "Please look up the result of a weekly summary of my readings 3, 4 and 5, and tell me the best value."
+    messages = _conversation(
+        request,
+        _calling("call_1", "weekly_summary", {"readings": [3, 4, 5]}),
+        _result("call_1", "weekly_summary", {"low": 3, "high": 5, "mean": 4}),
+        _final("The readings range from 3 to 5 with a mean of 4."),
+    )
+    assert "demo_subject" not in _failures(messages)
+
+
+def test_a_function_named_in_other_words_is_the_listed_one_the_request_is_about():
+    prediction, _ = _respond(calls="temperature_converter")
+    assert prediction.messages[0]["tool_calls"][0]["function"]["name"] == "celsius_to_fahrenheit"
+    summary, _ = _respond("Summarise this week's readings 12, 15 and 9.", calls="stats", value="missing")
+    assert summary.answer == "Which readings should I summarise?"  # weekly_summary, whose readings it asks for
+
+
+def test_the_nearest_function_needs_a_word_of_the_request():
+    assert nearest_function("What is 25 degrees Celsius in Fahrenheit?", "convert", TOOLS) == "celsius_to_fahrenheit"
+    assert nearest_function("Book me a table for two tonight.", "booking", TOOLS) is None
+    # a word of a description alone ("Return the ...") is not what a request is about
+    assert nearest_function("Return the book I borrowed.", "return_book", TOOLS) is None
+
+
 @pytest.mark.parametrize(
-    "changes,reason",
+    "request_text,changes,reason",
     [
-        ({"calls": "nothing useful"}, "named no listed or needed function"),
-        ({"result": ""}, "simulated result of celsius_to_fahrenheit is unusable"),
+        ("Book me a table for two tonight.", {"calls": "nothing useful"}, "named no listed or needed function"),
+        (REQUEST, {"result": ""}, "simulated result of celsius_to_fahrenheit is unusable"),
     ],
 )
-def test_the_responder_raises_invalid_output_when_no_conversation_can_be_made(changes, reason):
+def test_the_responder_raises_invalid_output_when_no_conversation_can_be_made(request_text, changes, reason):
     with pytest.raises(InvalidOutput, match=reason):
-        _respond(**changes)
+        _respond(request_text, **changes)
     with pytest.raises(InvalidOutput, match="no function could be read"):
         _respond(passage="CREATE TABLE stock (id INTEGER);")
 

@@ -230,7 +230,8 @@ def test_the_worked_answers_resolve_on_the_demo_pages_and_pass_the_validators():
     }
     for trace in traces:
         failures = validate(view_of(conversation(trace.page, trace.task, trace.steps), tools=TOOLS), SKILL)
-        failures.pop("copies_demo", None)  # the demos are the worked example
+        for name in ("copies_demo", "demo_page", "copies_demo_answer"):  # the demos are the worked example
+            failures.pop(name, None)
         assert failures == {}, (trace.task, failures)
     with pytest.raises(ValueError, match="no visible element"):
         resolve_trace("click: Lost property | It is at the bottom.\nstop: done | Done.", traces[0].page)
@@ -333,6 +334,36 @@ def _bad_cases():
         # Both seen in the embedded model's kept rows before these checks existed.
         "stops_without_acting": conversation(
             page, "Select the largest cake size on the order form.", [(stop[0], "The answer is on the page.")]
+        ),
+        # Seen in the embedded model's kept rows after the responder's repairs: a sketch line as the task, the demo's
+        # form page with the demo's answer.
+        "task_off_page": conversation(
+            page,
+            "Select the age group 13 to 20 for a swimming lesson.",
+            [
+                # what the agent typed is not what the page shows
+                (Action("type", {"element_id": _ids(page)["Search the bakery"], "text": "age group"}), "Type it."),
+                (Action("stop", {"answer": "The lesson is for the age group 13 to 20."}), "The lesson is booked."),
+            ],
+        ),
+        "sketch_as_task": conversation(page, "title: Tolvik Bakery link: Opening times", [scroll, stop]),
+        "demo_page": conversation(
+            page_from_sketch(get_skill(SKILL).transformations[1].demo_output + "\nlink: Home"),
+            "Choose the age group for a child of eight and book the lesson.",
+            [(Action("stop", {"answer": "The form offers the age group 7 to 9."}), "The list shows the groups.")],
+        ),
+        "copies_demo_answer": conversation(
+            page,
+            "Pay for a loaf of rye bread online on this page.",
+            [
+                (
+                    Action(
+                        "stop",
+                        {"answer": "This page has no payment form or link, so a swim cannot be paid for online here."},
+                    ),
+                    "No element on the page takes a payment.",
+                )
+            ],
         ),
         "answer_off_page": conversation(
             page,
@@ -439,6 +470,42 @@ def test_the_responder_repairs_what_it_can_decide_alone():
         ("stop", {"answer": "The order for a large cake was sent."}),
     ]
     assert "would change nothing more" in result.messages[-3]["content"]
+    assert validate(_view(result.messages), SKILL) == {}
+
+
+def test_a_stop_answer_with_figures_no_page_showed_becomes_the_page_text_the_task_is_about():
+    result = _respond(
+        [
+            {"rationale": "The closing time is not visible, so it must be further down.", "action": "scroll down"},
+            {"rationale": "The page shows the shop's hours.", "action": "stop 'The shop closes at 17:45.'"},
+        ]
+    )
+    assert result.answer == "The shop opens at 7:00 and closes at 18:00."
+    stop = result.messages[-3]["tool_calls"][0]["function"]
+    assert json.loads(stop["arguments"]) == {"answer": result.answer}
+    assert validate(_view(result.messages), SKILL) == {}
+
+
+def test_an_answer_no_page_text_can_replace_is_kept_for_the_validators_to_judge():
+    result = _respond(
+        [{"rationale": "The page says nothing about it.", "action": "stop 'Parking costs 4 euros.'"}],
+        task="How much is parking at the harbour?",
+    )
+    assert result.answer == "Parking costs 4 euros."
+    assert {"ungrounded_answer", "answer_off_page"} & set(validate(_view(result.messages), SKILL))
+
+
+def test_an_element_the_line_does_not_name_is_the_one_the_task_names():
+    ids = _ids(_page())
+    result = _respond(
+        [
+            {"rationale": "Go there first.", "action": "click [74]"},
+            {"rationale": "The opened page lists the hours.", "action": "stop 'The shop opens at 7:00.'"},
+        ],
+        task="Open the Opening times page and tell me when the shop opens.",
+    )
+    call = result.messages[1]["tool_calls"][0]["function"]
+    assert json.loads(call["arguments"]) == {"element_id": ids["Opening times"]}
     assert validate(_view(result.messages), SKILL) == {}
 
 

@@ -41,7 +41,7 @@ _BACK_REFERENCE = re.compile(
     r"your answer|the answer|the same)\b",
     re.IGNORECASE,
 )
-_NOT_A_LINK = content_stems(
+NOT_A_LINK = content_stems(
     "text passage says said say states mention mentioned tells answer question also else other another more thing "
     "things mean means exactly really example"
 )
@@ -87,8 +87,8 @@ def follows_up(question: str, previous_question: str, previous_answer: str, earl
     """Whether `question` builds on `previous_answer`: it takes a content word from that answer which the question
     before did not have, or it refers back ("that", "it", "you said") and says nothing foreign to the conversation
     (`earlier`: the text and the turns so far)."""
-    asked = content_stems(question) - _NOT_A_LINK
-    from_answer = content_stems(previous_answer) - content_stems(previous_question) - _NOT_A_LINK
+    asked = content_stems(question) - NOT_A_LINK
+    from_answer = content_stems(previous_answer) - content_stems(previous_question) - NOT_A_LINK
     if asked & from_answer:
         return True
     if not _BACK_REFERENCE.search(question):

@@ -9,7 +9,8 @@ What each case of the taxonomy must show, checked from the conversation itself (
 - the tool turns answer the calls (ids, names, non-empty results);
 - the conversation ends with an assistant turn that is a final answer stating a result, a clarifying question about
   a parameter, or a statement that a needed function is absent, which must not call an offered function absent;
-- a request answered with no call at all must ask or say what is absent.
+- a request answered with no call at all must ask or say what is absent;
+- neither the offered functions nor the request are the worked example's (its functions, its subject).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import re
 from functools import lru_cache, partial
 
+from agentinstruct.metrics.grounding import content_stems
 from agentinstruct.metrics.text import PairView, call_arguments, call_name, tool_calls
 from agentinstruct.metrics.validators import Validator, asks_something, copies_demo
 
@@ -285,12 +287,68 @@ def _demo_functions(view: PairView) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _demo_subject_stems() -> frozenset[str]:
+    """The words of the skill's worked example (code, listings, requests, conversations) that no other skill's worked
+    examples use: its subject (telescope, eyepiece, ...), not the everyday words any example has."""
+    from agentinstruct.metrics.grounding import CARDINAL_WORDS
+    from agentinstruct.metrics.validators import _GENERIC_TASK_STEMS
+    from agentinstruct.programs.skills import get_skill, skill_names
+
+    def stems_of(skill: str) -> set[str]:
+        return set().union(*(content_stems(text) for text in get_skill(skill).demo_texts()))
+
+    everyday = set().union(*(stems_of(name) for name in skill_names() if name != "tool_use"))
+    generic = _GENERIC_TASK_STEMS | _CONVERSATION_WORDS | content_stems(" ".join(CARDINAL_WORDS))
+    return frozenset(stems_of("tool_use") - everyday - generic)
+
+
+_CONVERSATION_WORDS = frozenset(
+    content_stems(
+        "call called result results answer ask asked absent function functions available list listed tool tools "
+        "request value values give tell look find use way best please need compute"
+    )
+)
+"""Words of any tool-use conversation, which the worked example uses too without them being its subject."""
+
+
+@lru_cache(maxsize=1)
+def _demo_library_stems() -> frozenset[str]:
+    """The worked example's library in its own words: the long distinctive words of its function and parameter names
+    and of its code's first docstring line (telescope, magnification, eyepiece, aperture); one of them in a request
+    about other functions is enough."""
+    from agentinstruct.programs.skills import get_skill
+    from agentinstruct.programs.tool_schemas import humanize, tools_from_text
+
+    code = get_skill("tool_use").demo_passage
+    names = [humanize(name) for tool in tools_from_text(code) for name in _names(tool["function"])]
+    subject = code.strip().strip('"').splitlines()[0]
+    return frozenset(s for s in content_stems(" ".join([*names, subject])) & _demo_subject_stems() if len(s) >= 6)
+
+
+def _names(function: dict) -> list[str]:
+    return [function["name"], *((function.get("parameters") or {}).get("properties") or {})]
+
+
+def _demo_subject(view: PairView) -> str | None:
+    """A request about the worked example's subject: one word of its library's own names, or two of its words, that
+    neither the offered functions nor the API list use (a small model asks about telescopes whatever library it was
+    shown)."""
+    offered = " ".join(json.dumps(function) for function in _functions(view).values())
+    own = content_stems(f"{view.passage}\n{offered}")
+    borrowed = sorted((content_stems(view.instruction) & _demo_subject_stems()) - own)
+    if len(borrowed) >= 2 or set(borrowed) & _demo_library_stems():
+        return f"the request is about the worked example's subject ({', '.join(borrowed[:3])}), not the offered tools"
+    return None
+
+
 VALIDATORS: tuple[Validator, ...] = (
     Validator("no_tools", _no_tools),
     Validator("no_request", _no_request),
     Validator("off_the_tools", _off_the_tools),
     Validator("copies_demo", partial(copies_demo, skill="tool_use")),
     Validator("demo_functions", _demo_functions),
+    Validator("demo_subject", _demo_subject),
     Validator("unlisted_call", _unlisted_call),
     Validator("invalid_arguments", _invalid_arguments),
     Validator("invented_argument", _invented_argument),

@@ -9,7 +9,7 @@ tool turn lists, see `programs/web_page.py`), so they judge records made elsewhe
 from __future__ import annotations
 
 import re
-from functools import partial
+from functools import lru_cache, partial
 
 from agentinstruct.metrics.grounding import digit_numbers
 from agentinstruct.metrics.text import PairView, call_arguments, call_name, tool_calls, words
@@ -173,14 +173,22 @@ def _no_final_answer(view: PairView) -> str | None:
     return None
 
 
-def _ungrounded_answer(view: PairView) -> str | None:
-    """Figures in the final answer that neither the page, the task nor any tool turn shows."""
-    shown = " ".join(m.get("content") or "" for m in view.messages if m.get("role") in ("user", "tool"))
-    invented = digit_numbers(view.response) - digit_numbers(shown) - digit_numbers(view.instruction)
+def invented_figures(answer: str, shown: str, task: str) -> str | None:
+    """Figures in an answer that neither the pages shown (`shown`: the user turn and tool turns) nor the task state."""
+    invented = digit_numbers(answer) - digit_numbers(shown) - digit_numbers(task)
     if invented:
         figures = ", ".join(f"{value:g}" for value in sorted(invented))
         return f"the answer states figures the page never showed: {figures}"
     return None
+
+
+def _shown(view: PairView) -> str:
+    return " ".join(m.get("content") or "" for m in view.messages if m.get("role") in ("user", "tool"))
+
+
+def _ungrounded_answer(view: PairView) -> str | None:
+    """Figures in the final answer that neither the page, the task nor any tool turn shows."""
+    return invented_figures(view.response, _shown(view), view.instruction)
 
 
 _ACTING_TASK = re.compile(
@@ -205,28 +213,100 @@ def _stops_without_acting(view: PairView) -> str | None:
     return None
 
 
+def words_off_page(answer: str, shown: str, task: str) -> str | None:
+    """An answer whose content words are mostly on no page shown (nor in the task), unless it says the task cannot
+    be done there."""
+    from agentinstruct.metrics.grounding import content_stems
+
+    if _CANNOT.search(answer):
+        return None
+    stems = content_stems(answer)
+    if len(stems) < 2:
+        return None
+    seen = content_stems(shown) | content_stems(task)
+    share = len(stems & seen) / len(stems)
+    if share < 0.5:
+        return f"the answer is mostly words no page showed ({share:.0%} of its content words are on the pages)"
+    return None
+
+
+def answer_not_from_pages(answer: str, shown: str, task: str) -> str | None:
+    """Why a final answer does not come from the pages the agent saw (invented figures, words from elsewhere), or
+    None: what `ungrounded_answer` and `answer_off_page` reject, for the responder to check before it stops."""
+    return invented_figures(answer, shown, task) or words_off_page(answer, shown, task)
+
+
 def _answer_off_page(view: PairView) -> str | None:
     """A final answer whose content words are mostly on no page the agent saw (nor in the task): an answer from
     elsewhere (the worked example, the model's memory), not from the page."""
-    from agentinstruct.metrics.grounding import content_stems
+    return words_off_page(view.response, _shown(view), view.instruction)
+
+
+_SKETCH_TASK = re.compile(
+    r"^\W*(?:title|page|heading|section|link|links|menu|nav|tab|button|search|searchbox|field|input|textbox|select|"
+    r"dropdown|combobox|checkbox|text|paragraph|note|row|item|content)\s*:",
+    re.IGNORECASE,
+)
+
+
+def _sketch_as_task(view: PairView) -> str | None:
+    """A task that is a line of a page sketch ("title: Book a lesson", "select: Sort by: Price | Name"): a small model
+    continues the page it was shown instead of writing a request."""
+    if _SKETCH_TASK.search(view.instruction):
+        return f"the task is a line of a page sketch, not a request: '{view.instruction[:60]}'"
+    return None
+
+
+def _copies_demo_answer(view: PairView) -> str | None:
+    """A final answer that is a worked answer of the data file (about the example's pool, on another page)."""
+    if copies_demo(PairView(view.response, "", ""), skill="web_agent"):
+        return "the answer copies a worked answer of the skill's example"
+    return None
+
+
+def _task_off_page(view: PairView) -> str | None:
+    """A task about something no page shows (the worked example's lesson on a cider-press page), answered as if it
+    could be done: only a task answered by saying the page cannot do it may ask for what the page lacks."""
+    from agentinstruct.metrics.validators import off_topic
 
     if _CANNOT.search(view.response):
         return None
-    answer = content_stems(view.response)
-    if len(answer) < 2:
-        return None
-    shown = " ".join(m.get("content") or "" for m in view.messages if m.get("role") in ("user", "tool"))
-    seen = content_stems(shown) | content_stems(view.instruction)
-    share = len(answer & seen) / len(answer)
-    if share < 0.5:
-        return f"the answer is mostly words no page showed ({share:.0%} of its content words are on the pages)"
+    # What the pages list, not what the agent typed into them ("[94] textbox 'Search' now holds 'Age group'").
+    shown = [m.get("content") or "" for m in view.messages if m.get("role") == "tool"]
+    pages = "\n".join([view.passage, *(e.label for text in shown for e in listed_elements(text).values())])
+    reason = off_topic(PairView(pages, view.instruction, view.response))
+    return f"the task is not about the page: {reason}" if reason else None
+
+
+@lru_cache(maxsize=1)
+def _demo_labels() -> tuple[frozenset[str], ...]:
+    """The element labels of each demo page (one per transformation's worked sketch)."""
+    from agentinstruct.programs.skills import get_skill
+    from agentinstruct.programs.web_page import page_from_sketch
+
+    pages = [page_from_sketch(agent.demo_output) for agent in get_skill("web_agent").transformations]
+    return tuple(frozenset(e.label.lower() for e in page.elements if e.role != "text") for page in pages)
+
+
+def _demo_page(view: PairView) -> str | None:
+    """A page whose headings, links, boxes and buttons are mostly a demo page's: the model copied the worked sketch
+    instead of sketching the seed, and the task is done on the example's page."""
+    labels = {e.label.lower() for e in listed_elements(_first_user(view)).values() if e.role != "text"}
+    labels -= {"search", "back"}
+    for demo in _demo_labels():
+        if len(labels) >= 3 and len(labels & demo) * 2 >= len(labels):
+            return f"the page is the worked example's ({', '.join(sorted(labels & demo)[:3])}, ...), not the seed's"
     return None
 
 
 VALIDATORS: tuple[Validator, ...] = (
     Validator("no_page", _no_page),
     Validator("no_task", _no_task),
+    Validator("sketch_as_task", _sketch_as_task),
+    Validator("task_off_page", _task_off_page),
     Validator("copies_demo", partial(copies_demo, skill="web_agent")),
+    Validator("demo_page", _demo_page),
+    Validator("copies_demo_answer", _copies_demo_answer),
     Validator("no_actions", _no_actions),
     Validator("unknown_action", _unknown_action),
     Validator("bad_arguments", _bad_arguments),
