@@ -154,11 +154,11 @@ def estimate(config: GenerateConfig, skill_name: str, *, show_progress: bool = F
 
 
 def _plan_units(config: GenerateConfig, seeds: list, count: int):
-    from agentinstruct.runner import MAX_UNITS_PER_RECORD, _unit_plan
+    from agentinstruct.runner import MAX_UNITS_PER_RECORD, _UnitPlan
 
     by_id = {seed.seed_id: seed for seed in seeds}
     limit = min(count, MAX_UNITS_PER_RECORD * config.n + len(seeds))
-    return [(draw, by_id[seed_id]) for draw, seed_id in _unit_plan(seeds, limit)]
+    return [(draw, by_id[seed_id]) for draw, seed_id in _UnitPlan(seeds, limit)]
 
 
 def _finish(estimate: CostEstimate, config: GenerateConfig, judge_share: tuple[int, int] = (0, 0)) -> CostEstimate:

@@ -270,3 +270,23 @@ def test_calls_run_one_at_a_time_where_the_lm_serves_one_at_a_time():
         assert most[0] == 1
         fan_out([call] * 4)
     assert most[0] > 1
+
+
+def test_the_unit_plan_is_every_seed_per_draw_without_holding_the_units():
+    import tracemalloc
+
+    from agentinstruct.runner import _UnitPlan
+    from agentinstruct.seeds import Seed
+
+    seeds = [Seed(seed_id=name, text=name, source=name) for name in ("a", "b", "c")]
+    plan = _UnitPlan(seeds, 7)
+    assert list(plan) == [(0, "a"), (0, "b"), (0, "c"), (1, "a"), (1, "b"), (1, "c"), (2, "a")]
+    assert len(plan) == 7 and plan[4] == (1, "b") and (2, "b") not in plan
+    with pytest.raises(IndexError):
+        plan[7]
+    # The plan of a 1,000,000-record run (4 units a record) costs no memory per unit.
+    tracemalloc.start()
+    big = _UnitPlan(seeds, 4_000_000 + len(seeds))
+    assert big[3_999_999] == (1_333_333, "a")
+    assert tracemalloc.get_traced_memory()[1] < 100_000
+    tracemalloc.stop()
