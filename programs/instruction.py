@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import dspy
 
 from agentinstruct.programs.starter import StarterPredict
-from agentinstruct.signatures.agents import InstructionType
+from agentinstruct.signatures.agents import InstructionType, TransformationAgent
 from agentinstruct.signatures.instruction import instruction_signature, plural
 from agentinstruct.signatures.skill_data import Wording
 
@@ -43,14 +43,26 @@ def split_instructions(text: str, limit: int) -> list[str]:
 
 
 class InstructionGeneration(dspy.Module):
-    """Writes instructions of one type from a source text; each type's agent starts with a demo on the demo source."""
+    """Writes instructions of one type from a source text; each type's agent starts with a demo on the demo source.
+
+    Where the source went through a transformation, the worked example's input is that transformation's own output
+    for the demo source (a page sketch for a page, the buggy version for a planted bug): a small base model continues
+    what its example shows, and an example made from prose in front of a page sketch taught it to continue the sketch.
+    """
 
     def __init__(
-        self, types: Sequence[InstructionType], demo_source: str, wording: Wording, per_agent: int = 2
+        self,
+        types: Sequence[InstructionType],
+        demo_source: str,
+        wording: Wording,
+        per_agent: int = 2,
+        transformations: Sequence[TransformationAgent] = (),
     ) -> None:
         super().__init__()
         self.per_agent = per_agent
         self._source, self._noun, self._output = wording.source, wording.instruction, plural(wording.instruction)
+        self._demo_inputs = {agent.name: agent.demo_output for agent in transformations if agent.demo_output}
+        self._demo_instructions = {kind.name: kind.demo_instructions for kind in types}
         signature = instruction_signature(wording)
         self.agents = {}
         for kind in types:
@@ -60,10 +72,20 @@ class InstructionGeneration(dspy.Module):
             )
             self.agents[kind.name] = predictor
 
-    def forward(self, passage: str, instruction_type: str, config: dict | None = None) -> dspy.Prediction:
+    def forward(
+        self, passage: str, instruction_type: str, config: dict | None = None, transformation: str | None = None
+    ) -> dspy.Prediction:
         from agentinstruct.programs.pipeline import NothingUsable
 
-        raw = getattr(self.agents[instruction_type](**{self._source: passage}, config=config or {}), self._output)
+        agent = self.agents[instruction_type]
+        extra = {}
+        demo_input = self._demo_inputs.get(transformation or "")
+        if demo_input:
+            starter = dspy.Example(
+                **{self._source: demo_input, self._output: self._demo_instructions[instruction_type]}
+            )
+            extra["demos"] = [*agent.demos, starter]  # what an optimizer set, then the starter nearest the input
+        raw = getattr(agent(**{self._source: passage}, config=config or {}, **extra), self._output)
         instructions = split_instructions(raw, self.per_agent)
         if not instructions:
             shown = " ".join((raw or "").split())

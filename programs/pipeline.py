@@ -190,7 +190,7 @@ class AgentInstructPipeline(dspy.Module):
             skill.transformations, skill.demo_passage, skill.behaviour.transform
         )
         self.instruction_generation = InstructionGeneration(
-            skill.instruction_types, skill.demo_passage, skill.wording, per_agent
+            skill.instruction_types, skill.demo_passage, skill.wording, per_agent, skill.transformations
         )
         self.refinement = Refinement(skill.refinement_goals, skill.demo_passage, skill.wording)
         self.response = (
@@ -361,7 +361,9 @@ class AgentInstructPipeline(dspy.Module):
         outcome = _run_or_fail(
             "instruction_generation",
             lambda cfg: (
-                self.instruction_generation(passage=passage, instruction_type=instruction_type, config=cfg).instructions
+                self.instruction_generation(
+                    passage=passage, instruction_type=instruction_type, config=cfg, transformation=transformation
+                ).instructions
             ),
             context,
             config=config,

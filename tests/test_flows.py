@@ -248,3 +248,32 @@ def test_one_attempt_means_no_second_sample():
         prediction = single(seed=SEED, seed_id="abc", refine_rounds=0)
     assert len(lm_engine.instruction_calls) == len(prediction.plan.instruction_types)
     assert all("after" not in f.detail for f in prediction.failures)
+
+
+def test_an_instruction_agent_s_worked_example_starts_from_the_transformation_the_source_went_through():
+    from dspy.utils import DummyLM
+
+    from agentinstruct.programs.instruction import InstructionGeneration
+
+    skill = get_skill("web_agent")
+    page = next(agent for agent in skill.transformations if agent.name != IDENTITY)
+    kind = next(k for k in skill.instruction_types if k.eligible_after(page.name))
+    flow = InstructionGeneration(
+        skill.instruction_types, skill.demo_passage, skill.wording, transformations=skill.transformations
+    )
+    source, output = skill.wording.source, flow._output
+    lm = DummyLM([{output: "Find the opening hours on the page?"}] * 4)
+    with dspy.context(lm=lm):
+        flow(passage="A page about a museum.", instruction_type=kind.name, transformation=page.name)
+        flow(passage="A text about a museum.", instruction_type=kind.name, transformation=IDENTITY)
+        flow(passage="A text about a museum.", instruction_type=kind.name)
+    prompts = [" ".join(str(m["content"]) for m in entry["messages"]) for entry in lm.history]
+    assert page.demo_output.splitlines()[0] in prompts[0] and skill.demo_passage.splitlines()[0] not in prompts[0]
+    assert all(skill.demo_passage.splitlines()[0] in prompt for prompt in prompts[1:])
+    assert all(kind.demo_instructions.splitlines()[0] in prompt for prompt in prompts)
+    # an optimizer's demos still come first, the starter nearest the input
+    flow.agents[kind.name].demos = [dspy.Example(**{source: "Set by an optimizer.", output: "Which one is it?"})]
+    with dspy.context(lm=lm):
+        flow(passage="A page about a museum.", instruction_type=kind.name, transformation=page.name)
+    prompt = " ".join(str(m["content"]) for m in lm.history[-1]["messages"])
+    assert prompt.index("Set by an optimizer.") < prompt.index(page.demo_output.splitlines()[0])
