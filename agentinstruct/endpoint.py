@@ -315,8 +315,11 @@ class EndpointEngine:
         the second shares the first's answer instead of making another call; if the first fails, it makes its own.
         """
         import copy
+        import dataclasses
         import json
         from concurrent.futures import Future
+
+        from dspy.lm15 import Usage
 
         body = chat_body(request)
         key = json.dumps(body, sort_keys=True)
@@ -327,7 +330,9 @@ class EndpointEngine:
                 flight = self._flights[key] = Future()
         if not leading:
             if flight.exception() is None:
-                return copy.deepcopy(flight.result())
+                # The shared answer cost nothing more, as a cache hit: its usage would count the leader's tokens twice
+                # (whether a repeat shares a call or hits the cache afterwards is timing, so the spend would be too).
+                return dataclasses.replace(copy.deepcopy(flight.result()), usage=Usage(input_tokens=0, output_tokens=0))
             return self._complete(body, request.model)
         try:
             response = self._complete(body, request.model)

@@ -228,21 +228,36 @@ def test_a_units_independent_calls_are_in_flight_together(monkeypatch, text_seed
         assert outcome["records"] and outcome["client"]["attempts"] == len(server.requests) <= outcome["calls"]
 
 
-def test_identical_requests_in_flight_together_make_one_call(monkeypatch):
+def test_identical_requests_in_flight_together_make_one_call_and_count_its_tokens_once(monkeypatch):
     """What DSPy's cache did for a unit's calls run one after another: the same request twice costs one call (and a
-    request that differs costs its own)."""
+    request that differs costs its own). The shared answer's tokens are not counted again, as a cache hit's are not:
+    otherwise a run's tokens and cost would depend on whether a repeat overlapped the first call or came after it."""
+    import contextvars
     from concurrent.futures import ThreadPoolExecutor
+
+    import dspy
 
     from agentinstruct.lm import build_lm
 
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+
+    def tokens_of(prompts: list[str]) -> tuple[list[str], int]:
+        with dspy.track_usage() as usage:
+            context = contextvars.copy_context()
+            with ThreadPoolExecutor(len(prompts)) as pool:
+                answers = list(pool.map(lambda prompt: context.copy().run(lambda: lm(prompt)[0]), prompts))
+        used = usage.get_total_tokens()[lm.model]
+        return answers, used["prompt_tokens"] + used["completion_tokens"]
+
     with StubOpenAI(latency=0.5) as server:
         lm = build_lm("openai/stub-model", server.base_url, cache=False)
         prompts = ["Summarise: the river froze.", "Summarise: the river froze.", "Summarise: the mill burned."]
-        with ThreadPoolExecutor(3) as pool:
-            answers = list(pool.map(lambda prompt: lm(prompt)[0], prompts))
+        answers, shared = tokens_of(prompts)
         assert answers[0] == answers[1] and answers[2] != answers[0]
         assert len(server.requests) == 2
+        _, alone = tokens_of([prompts[0], prompts[2]])
+        assert len(server.requests) == 4
+        assert shared == alone > 0
 
 
 def test_calls_run_one_at_a_time_where_the_lm_serves_one_at_a_time():
