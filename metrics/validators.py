@@ -374,6 +374,15 @@ def malformed_instruction(view: PairView) -> str | None:
     last = words(text.rstrip(" ?.!"))[-1:] or [""]
     if not text.rstrip().endswith(("?", ".", "!", ":", ")")) and last[0] in _DANGLING:
         return f"the instruction stops on '{last[0]}'"
+    if view.passage and _MATCHING.search(text):
+        from agentinstruct.metrics.grounding import digit_numbers, numbers
+
+        # A matching task's items come from the passage: a figure it never states is the worked example's pattern
+        # filled in with an invented item.
+        items = _LIST_LABEL.sub(" ", text)
+        invented = sorted(digit_numbers(items) - numbers(view.passage))
+        if invented:
+            return f"the matching task lists {invented[0]:g}, which the passage never states"
     return None
 
 
@@ -394,6 +403,8 @@ _VERDICT = re.compile(r"\b(?:true|false|correct|incorrect|wrong|right|yes|no|not
 _ITEM_LABEL = re.compile(r"\(([a-h1-9])\)")
 _ORDERING = re.compile(r"\b(?:order|sequence|arrange|chronolog|put these|rank)\w*", re.IGNORECASE)
 _MATCHING = re.compile(r"\bmatch\w*\b", re.IGNORECASE)
+_LIST_LABEL = re.compile(r"\(\s*(?:\d{1,2}|[a-h])\s*\)|(?<!\S)\d{1,2}[.)](?=\s)", re.IGNORECASE)
+"""Item labels of a list ("(1)", "(b)", "2.", "3)"): numbers that are no figures."""
 
 
 def answers_the_question(view: PairView) -> str | None:
@@ -688,13 +699,34 @@ def _demo_ngrams(skill: str) -> frozenset[tuple[str, ...]]:
     return frozenset(found)
 
 
+@lru_cache(maxsize=16)
+def _demo_subject_stems(skill: str) -> frozenset[str]:
+    """The content stems of a skill's worked material (its demo passage and transformed passages) that its task
+    vocabulary (instruction types' names and definitions) and generic task words do not explain: the subject."""
+    from agentinstruct.metrics.grounding import content_stems
+    from agentinstruct.programs.skills import get_skill
+
+    spec = get_skill(skill)
+    material = content_stems(" ".join([spec.demo_passage, *(agent.demo_output for agent in spec.transformations)]))
+    tasks = " ".join(f"{kind.name.replace('_', ' ')} {kind.instruction}" for kind in spec.instruction_types)
+    return frozenset(material - content_stems(tasks) - _GENERIC_TASK_STEMS)
+
+
 def copies_demo(view: PairView, skill: str) -> str | None:
     """The passage or instruction is the skill's worked example rather than the seed: a small model that cannot
-    follow its input continues the demo instead, and the dataset fills with copies of one text."""
+    follow its input continues the demo instead, and the dataset fills with copies of one text. An instruction that
+    shares only the example's phrasing ("Review this code, point out the bug in it") is a task of the same type, not
+    a copy: its copied runs must carry the example's subject, words of its material that the passage lacks."""
+    from agentinstruct.metrics.grounding import content_stems
+
     demo = _demo_ngrams(skill)
+    subject = _demo_subject_stems(skill) - content_stems(view.passage)
     for part, text in (("passage", view.passage), ("instruction", view.instruction)):
         grams = _ngrams(words(text), 5)
-        if len(grams) >= 4 and len(grams & demo) >= 0.4 * len(grams):
+        copied = grams & demo
+        if part == "instruction":
+            copied = {gram for gram in copied if content_stems(" ".join(gram)) & subject}
+        if len(grams) >= 4 and len(copied) >= 0.4 * len(grams):
             return f"the {part} copies the skill's worked example"
     return None
 

@@ -238,3 +238,31 @@ def test_view_splits_the_user_turn_into_passage_and_instruction():
     assert (view.passage, view.instruction, view.response) == (PASSAGE, "How long is it?", "420 meters.")
     bare = view_of([{"role": "user", "content": "Name a prime."}, {"role": "assistant", "content": "7"}])
     assert (bare.passage, bare.instruction) == ("", "Name a prime.")
+
+
+def test_an_instruction_copies_the_worked_example_only_with_its_subject():
+    """The coding example's review task is "Review this code, point out the bug in letter_grade and give the corrected
+    code": the same phrasing about another seed's code is a task of that type; naming the example's function is a
+    copy of the example."""
+    from agentinstruct.metrics.validators import copies_demo
+
+    code = (
+        "def needs_regrowing(crop: str, packed_year: int, this_year: int) -> bool:\n"
+        "    return this_year - packed_year >= SHELF_LIFE_YEARS.get(crop, 2)\n"
+    )
+    phrasing = "Review this code, point out the bug in it and give the corrected code."
+    subject = "Review this code, point out the bug in letter_grade and give the corrected code."
+    assert copies_demo(PairView(code, phrasing, ""), skill="coding") is None
+    copied = copies_demo(PairView(code, subject, ""), skill="coding")
+    assert copied == "the instruction copies the skill's worked example"
+
+
+def test_a_matching_task_lists_only_figures_its_passage_states():
+    passage = "The library lent 4,200 books in May and 3,900 in June; 60 children joined the reading club."
+    invented = "Match each number from the passage to what it describes: (1) 2,500 (2) 60; (A) children (B) books"
+    stated = "Match each number from the passage to what it describes: (1) 4,200 (2) 60; (A) children (B) books"
+    numbered = "Match each month to its figure: 1. May 2. June (a) 4,200 (b) 3,900"
+    reason = validate(PairView(passage, invented, "(1) B, (2) A"), "reading_comprehension")["malformed_instruction"]
+    assert reason == "the matching task lists 2500, which the passage never states"
+    for instruction in (stated, numbered):
+        assert "malformed_instruction" not in validate(PairView(passage, instruction, "(1) B, (2) A"))
