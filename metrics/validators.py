@@ -699,6 +699,14 @@ def _demo_ngrams(skill: str) -> frozenset[tuple[str, ...]]:
     return frozenset(found)
 
 
+def _demo_material(skill: str) -> str:
+    """A skill's worked material: its demo passage and what each transformation made of it."""
+    from agentinstruct.programs.skills import get_skill
+
+    spec = get_skill(skill)
+    return "\n".join([spec.demo_passage, *(agent.demo_output for agent in spec.transformations)])
+
+
 @lru_cache(maxsize=16)
 def _demo_subject_stems(skill: str) -> frozenset[str]:
     """The content stems of a skill's worked material (its demo passage and transformed passages) that its task
@@ -707,7 +715,7 @@ def _demo_subject_stems(skill: str) -> frozenset[str]:
     from agentinstruct.programs.skills import get_skill
 
     spec = get_skill(skill)
-    material = content_stems(" ".join([spec.demo_passage, *(agent.demo_output for agent in spec.transformations)]))
+    material = content_stems(_demo_material(skill))
     tasks = " ".join(f"{kind.name.replace('_', ' ')} {kind.instruction}" for kind in spec.instruction_types)
     return frozenset(material - content_stems(tasks) - _GENERIC_TASK_STEMS)
 
@@ -739,12 +747,25 @@ def _demo_stems(skill: str) -> frozenset[str]:
     return frozenset().union(*(content_stems(text) for text in get_skill(skill).demo_texts()))
 
 
+@lru_cache(maxsize=16)
+def _demo_names(skill: str) -> frozenset[str]:
+    """The names in a skill's worked material (its demo passage and transformed passages): Valdora, Sokol, ..."""
+    from agentinstruct.metrics.grounding import entity_words
+
+    return frozenset(entity_words(_demo_material(skill)))
+
+
 def borrows_demo_topic(view: PairView, skill: str) -> str | None:
-    """The conversation talks about the worked example's subject, not the source's: a content word of the demo that
-    the source never uses recurs in three or more turns (a small model that answers "the ferry ..." about a text on a
-    lighthouse, because the demo was about a ferry). Number words do not count."""
+    """The conversation talks about the worked example's subject, not the source's: it names one of the demo's
+    names (a small model rewrites the seed into the demo's village, and the source turn then carries it too), or a
+    content word of the demo that the source never uses recurs in three or more turns (a small model that answers
+    "the ferry ..." about a text on a lighthouse, because the demo was about a ferry). Number words do not count."""
     from agentinstruct.metrics.grounding import CARDINAL_WORDS, content_stems
 
+    turns = [m.get("content") or "" for m in view.messages] or [view.passage, view.instruction, view.response]
+    named = sorted(_demo_names(skill) & set(words(" ".join(turns))))
+    if named:
+        return f"it names the worked example's {', '.join(named[:3])}"
     if not view.passage:
         return None
     own = content_stems(view.passage)

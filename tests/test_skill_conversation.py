@@ -65,7 +65,24 @@ def test_the_worked_conversations_pass_the_validators():
         assert len(turns) >= 3
         failures = validate(view(conversation(turns, skill.demo_passage), skill.demo_passage), SKILL)
         failures.pop("copies_demo", None)  # the demos are the worked example
+        failures.pop("borrows_demo_topic", None)
         assert failures == {}, (question, failures)
+
+
+def test_a_source_rewritten_into_the_worked_example_names_its_names():
+    """As the embedded model wrote it on a text about a darkroom: the source turn itself had become the demo's
+    village, so no word is borrowed from outside the source, but the demo's names are there."""
+    source = (
+        "In 2019, the mountain village of Valdora replaced its old chairlift with a cable car. The Sokol was an "
+        "electric gondola that ran through the village in wind and snow."
+    )
+    turns = [
+        ("When did the village replace its old chairlift?", "In 2019 it replaced the chairlift with a cable car."),
+        ("What was that cable car called?", "The cable car was called the Sokol."),
+        ("Did the Sokol run in snow?", "Yes, the Sokol ran in wind and snow."),
+    ]
+    failures = validate(view(conversation(turns, source), source), SKILL)
+    assert failures["borrows_demo_topic"] == "it names the worked example's sokol, valdora"
 
 
 GOOD = {
