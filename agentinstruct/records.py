@@ -19,6 +19,7 @@ RECORD_COLUMNS = (
     "transformation",
     "tools",
     "execution",
+    "written_by_code",
     "refinement_rounds",
     "refinement_goals",
     "seed_id",
@@ -63,6 +64,8 @@ def make_record(sample: Sample, seed: Seed, skill: Skill, *, program_id: str, ge
         # JSON text, as TRL's SFT trainer accepts it: one Parquet column cannot hold every skill's schemas as structs.
         "tools": json.dumps(sample.tools, ensure_ascii=False) if sample.tools else None,
         "execution": _execution(sample.execution),
+        # So a user can tell (and filter) what no model wrote: answers made from a seed's code, templated turns, ...
+        "written_by_code": list(sample.written_by_code),
         "skill": skill.name,
         "instruction_type": sample.instruction_type,
         "transformation": sample.transformation,

@@ -41,7 +41,7 @@ from agentinstruct.metrics.judge import CRITERIA
 from agentinstruct.records import FAILURE_COLUMNS, RECORD_COLUMNS
 
 UnitKey = tuple[int, str]
-PROGRESS_FORMAT = 3
+PROGRESS_FORMAT = 4
 """Bumped when the progress files change shape: a folder written in another format is refused, not misread."""
 SHARD_ROWS = 2000
 """Records, rejects and failures buffered before a shard is written: small enough to keep memory flat."""
@@ -431,6 +431,7 @@ def record_features():
                 "output": string,
                 "detail": string,
             },
+            "written_by_code": datasets.List(string),
             "skill": string,
             "instruction_type": string,
             "transformation": string,

@@ -1385,9 +1385,6 @@ class CodingResponder(dspy.Module):
         except SandboxUnavailable:
             return None
         execution = execution_record(main, buggy, len(tests), added)
-        # Said in the record so a user can tell (and filter) answers that no model wrote from the model's own.
-        written = "code, tests and explanation" if bug else "code and tests"
-        execution["detail"] += f"; the answer's {written} were made from the seed's code, not written by the model"
         explanation = ""
         if bug and buggy is not None:
             failing = "The first test fails" if buggy.failed == 1 else f"The first {buggy.failed} tests fail"
@@ -1395,8 +1392,12 @@ class CodingResponder(dspy.Module):
                 f"The bug is in {passage.function}: `{passage.bug_line}` must be `{passage.fixed_line}`. {failing} "
                 "on the buggy code, and every test passes on the fixed one."
             )
+        # Said in the record (`written_by_code`, and here) so a user can tell answers no model wrote from the model's.
+        written = ["code", "tests", *(["explanation"] if explanation else [])]
+        parts = f"{', '.join(written[:-1])} and {written[-1]}"
+        execution["detail"] += f"; the answer's {parts} were made from the seed's code, not written by the model"
         verified = main.ok and (buggy is None or (buggy.loaded and buggy.failed > 0))
-        return self._answer(instruction, code, file, PYTHON, execution, config, verified, explanation)
+        return self._answer(instruction, code, file, PYTHON, execution, config, verified, explanation, written)
 
     def _code(self, passage: str, instruction: str, language: str, config: dict) -> str | None:
         raw = self.write_code(source=passage, task=instruction, language=language, config=config).code
@@ -1417,6 +1418,7 @@ class CodingResponder(dspy.Module):
         config: dict,
         explain: bool,
         explanation: str = "",
+        written_by_code: list[str] | None = None,
     ) -> dspy.Prediction:
         # A pair that failed its run is rejected whatever its prose says: it is not worth an explanation call.
         if explain and not explanation:
@@ -1424,7 +1426,8 @@ class CodingResponder(dspy.Module):
             explanation = short_explanation(self.explain(task=instruction, code=code, config=limited).explanation or "")
         if not explanation:
             explanation = "The code and its tests:"
-        return dspy.Prediction(answer=format_answer(explanation, code, tests, language), execution=execution)
+        answer = format_answer(explanation, code, tests, language)
+        return dspy.Prediction(answer=answer, execution=execution, written_by_code=written_by_code or [])
 
 
 MAX_EXPLANATION_SENTENCES = 3

@@ -200,13 +200,15 @@ class Conversation(dspy.Module):
         pattern = self._patterns.get(instruction_type or "", GENERIC_FOLLOW_UP)
         passage, question = passage.strip(), instruction.strip()
         turns: list[dict] = []
+        templated: list[str] = []
         for index in range(self.exchanges):
             if index:
-                question = self._next_question(passage, turns, pattern, config, follows_up, same_text)
+                question, quoted = self._next_question(passage, turns, pattern, config, follows_up, same_text)
+                templated += [f"user turn {index + 1}"] if quoted else []
             answer = self._answer(passage, turns, question, config, same_text)
             turns += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
         turns[0] = {"role": "user", "content": f"{passage}\n\n{turns[0]['content']}"}
-        return dspy.Prediction(answer=turns[-1]["content"], messages=turns)
+        return dspy.Prediction(answer=turns[-1]["content"], messages=turns, written_by_code=templated)
 
     def _answer(self, passage: str, turns: list[dict], question: str, config: dict, same_text) -> str:
         """The assistant's answer from the lines of the text the question is about, resampled while it is empty,
@@ -235,9 +237,11 @@ class Conversation(dspy.Module):
         turn = len(turns) // 2 + 1
         raise InvalidOutput(f"no usable answer to user turn {turn} in {ANSWER_ATTEMPTS} tries; last: {why}")
 
-    def _next_question(self, passage: str, turns: list[dict], pattern: str, config: dict, follows_up, same_text) -> str:
+    def _next_question(
+        self, passage: str, turns: list[dict], pattern: str, config: dict, follows_up, same_text
+    ) -> tuple[str, bool]:
         """The user simulator's next question on the last answer, resampled while it asks nothing, does not build on
-        the answer or repeats an earlier question."""
+        the answer or repeats an earlier question; and whether it is the templated `quoted_follow_up`."""
         from agentinstruct.programs.pipeline import InvalidOutput, attempt_config
 
         previous_question, previous_answer = turns[-2]["content"], turns[-1]["content"]
@@ -256,12 +260,12 @@ class Conversation(dspy.Module):
             elif not follows_up(question, previous_question, previous_answer, earlier):
                 why = f"it does not build on the answer before it: '{question[:80]}'"
             else:
-                return question
+                return question, False
         # The user's turn is the simulator's, not what a model trained on the record learns to say: a question that
         # quotes the answer keeps the conversation going where the small model wrote none that builds on it.
         question = quoted_follow_up(previous_question, previous_answer, pattern)
         if question and not any(same_text(question, earlier_question, 0.8) for earlier_question in asked):
-            return question
+            return question, True
         turn = len(asked) + 1
         raise InvalidOutput(f"no usable follow-up for user turn {turn} in {FOLLOW_UP_ATTEMPTS} tries; last: {why}")
 

@@ -39,6 +39,8 @@ class Sample:
     """The function schemas offered to the model (OpenAI tool format), for tool-calling records."""
     execution: dict | None = None
     """What ran in the sandbox and how it ended, for records whose code was executed."""
+    written_by_code: list[str] = field(default_factory=list)
+    """The parts of the record Python wrote, not the model ("code", "tests", "final answer", "user turn 2", ...)."""
 
     @property
     def refinement_rounds(self) -> int:
@@ -330,6 +332,7 @@ class AgentInstructPipeline(dspy.Module):
                     context=None if self._skill.user_turn.carries_source else final_passage.strip(),
                     tools=getattr(answer, "tools", None) or None,
                     execution=getattr(answer, "execution", None) or None,
+                    written_by_code=list(getattr(answer, "written_by_code", None) or []),
                 )
             )
         return dspy.Prediction(samples=samples, failures=failures, plan=plan, resampled=Counter(discarded))

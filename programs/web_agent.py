@@ -291,6 +291,7 @@ class WebAgentResponder(dspy.Module):
         browser = Browser(page)
         messages: list[dict] = [user_turn(page, task)]
         history: list[tuple[Action, str]] = []
+        replaced = False
         for step in range(1, MAX_STEPS + 1):
             predicted = self.next_action(page=browser.view(), task=task, history=history_text(history), config=short)
             rationale = _line(predicted.rationale, 200)
@@ -303,7 +304,9 @@ class WebAgentResponder(dspy.Module):
                 action = Action("stop", {"answer": self._value(browser, task, "stop", short)})
             if action.name == "stop":
                 shown = "\n".join(m["content"] for m in messages if m["role"] in ("user", "tool"))
-                action = Action("stop", {"answer": answer_from_pages(action.arguments["answer"], task, shown)})
+                written = answer_from_pages(action.arguments["answer"], task, shown)
+                replaced = written != action.arguments["answer"]
+                action = Action("stop", {"answer": written})
             observation = browser.apply(action)
             messages += action_turns(step, action, rationale, observation)
             history.append((action, observation))
@@ -313,7 +316,8 @@ class WebAgentResponder(dspy.Module):
             raise InvalidOutput(f"the agent did not stop within {MAX_STEPS} actions")
         answer = action.arguments["answer"]
         messages.append({"role": "assistant", "content": answer})
-        return dspy.Prediction(answer=answer, messages=messages, tools=TOOLS)
+        written_by_code = ["final answer"] if replaced else []
+        return dspy.Prediction(answer=answer, messages=messages, tools=TOOLS, written_by_code=written_by_code)
 
     def _value(self, browser: Browser, task: str, action: str, config: dict) -> str:
         limit = MAX_ANSWER if action == "stop" else MAX_VALUE

@@ -670,6 +670,7 @@ def test_a_planted_bug_s_fix_is_the_seed_s_code_with_tests_that_catch_the_bug():
     assert execution["verified"] and execution["tests_failed"] == 0 and execution["tests_passed"] >= 2
     assert "against the buggy code from the task: " in execution["detail"]
     assert "code, tests and explanation were made from the seed's code, not written by the model" in execution["detail"]
+    assert prediction.written_by_code == ["code", "tests", "explanation"]
     assert validate(sample_view(buggy, FIX_TASK, prediction), SKILL) == {}
     # A task about a function the code lacks (the worked example's) is not answered with this code.
     with pytest.raises(InvalidOutput, match="no runnable answer"):
@@ -678,6 +679,7 @@ def test_a_planted_bug_s_fix_is_the_seed_s_code_with_tests_that_catch_the_bug():
     answers = [{"asserts": "assert count_items([1, 2]) == 2"}, {"explanation": "It counts."}] * 3
     prediction, lm = respond(answers, buggy, TESTS_TASK, "write_tests")
     assert len(lm.history) >= 1 and parse_answer(prediction.answer).code == buggy.strip()
+    assert prediction.written_by_code == []
 
 
 @needs_sandbox
@@ -691,6 +693,7 @@ def test_a_specification_s_implementation_is_the_seed_s_code_with_tests_of_its_e
     assert "total([1, 2, 3])" in answer.tests and execution["tests_passed"] == 3
     assert "the inputs of 3 tests were chosen" in execution["detail"]
     assert "the answer's code and tests were made from the seed's code" in execution["detail"]
+    assert prediction.written_by_code == ["code", "tests"]
     assert validate(sample_view(spec, task, prediction), SKILL) == {}
     # A task that names none of the specification's functions (a model copying its worked example) is the model's.
     with pytest.raises(InvalidOutput, match="no python code"):
@@ -836,6 +839,9 @@ def test_generate_stores_verified_records_with_their_execution(tmp_path, mlflow_
         answer = parse_answer(row["messages"][1]["content"])
         assert answer is not None and answer.language == PYTHON and "from solution import" in answer.tests
         assert validate(view_of(row["messages"], execution=execution), SKILL) == {}
+        # What the seed's code made, and only that, is marked as written by code.
+        from_seed = "were made from the seed's code" in execution["detail"]
+        assert row["written_by_code"] == (["code", "tests"] if from_seed else []), execution["detail"]
 
 
 class TaskEngine(FieldsEngine):

@@ -221,7 +221,7 @@ def test_the_responder_writes_three_exchanges_turn_by_turn():
     assert [m["role"] for m in result.messages] == ["user", "assistant"] * 3
     assert result.messages[0]["content"] == f"{SOURCE}\n\n{GOOD_TURNS[0][0]}"
     assert [m["content"] for m in result.messages[1:]] == [text for pair in GOOD_TURNS for text in pair][1:]
-    assert result.answer == GOOD_TURNS[2][1]
+    assert result.answer == GOOD_TURNS[2][1] and result.written_by_code == []
     assert validate(view(result.messages), SKILL) == {}
     # The user simulator was told this kind's follow-up pattern, and the assistant saw the conversation so far.
     follow_up_prompt = lm.history[1]["messages"][-1]["content"]
@@ -248,6 +248,7 @@ def test_when_every_follow_up_sample_fails_the_user_turn_quotes_the_answer():
         result = Conversation(get_skill(SKILL))(passage=SOURCE, instruction=GOOD_TURNS[0][0], config={"seed": 7})
     quoted = 'You said "In 1998 Fenwick built a levee three kilometers". Can you tell me more about that?'
     assert result.messages[2]["content"] == quoted
+    assert result.written_by_code == ["user turn 2"]
     assert [m["content"] for m in result.messages[3:]] == [SCRIPT[2]["answer"], *GOOD_TURNS[2]]
     assert validate(view(result.messages), SKILL) == {}
     # a list marker or markup the model wrote is not part of what is quoted
@@ -343,10 +344,11 @@ def test_records_go_through_the_store_and_load_back_with_every_turn(tmp_path):
     from agentinstruct.store import AdmittedUnit, RunStore
 
     skill = get_skill(SKILL)
-    lm = DummyLM(SCRIPT)
+    unlinked = {"follow_up": "What is the capital city of France?"}
+    lm = DummyLM([SCRIPT[0], unlinked, unlinked, unlinked, *SCRIPT[2:]])  # the second user turn is templated
     with dspy.context(lm=lm):
         result = Conversation(skill)(passage=SOURCE, instruction=GOOD_TURNS[0][0], config={"seed": 7})
-    sample = Sample(result.messages, "why_chain", "identity", context=SOURCE)
+    sample = Sample(result.messages, "why_chain", "identity", context=SOURCE, written_by_code=result.written_by_code)
     record = make_record(
         sample, Seed("rivers", SOURCE, "rivers.txt"), skill, program_id="p", generator_lm="dummy", run_id="r"
     )
@@ -361,6 +363,7 @@ def test_records_go_through_the_store_and_load_back_with_every_turn(tmp_path):
     turns = [{key: value for key, value in turn.items() if value is not None} for turn in row["messages"]]
     assert turns == result.messages
     assert row["context"] == SOURCE and row["skill"] == SKILL and row["instruction_type"] == "why_chain"
+    assert row["written_by_code"] == ["user turn 2"]
     assert validate(skill.view(row["messages"], row["context"]), SKILL) == {}
 
 

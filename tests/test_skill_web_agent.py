@@ -481,6 +481,7 @@ def test_a_stop_answer_with_figures_no_page_showed_becomes_the_page_text_the_tas
         ]
     )
     assert result.answer == "The shop opens at 7:00 and closes at 18:00."
+    assert result.written_by_code == ["final answer"]
     stop = result.messages[-3]["tool_calls"][0]["function"]
     assert json.loads(stop["arguments"]) == {"answer": result.answer}
     assert validate(_view(result.messages), SKILL) == {}
@@ -491,7 +492,7 @@ def test_an_answer_no_page_text_can_replace_is_kept_for_the_validators_to_judge(
         [{"rationale": "The page says nothing about it.", "action": "stop 'Parking costs 4 euros.'"}],
         task="How much is parking at the harbour?",
     )
-    assert result.answer == "Parking costs 4 euros."
+    assert result.answer == "Parking costs 4 euros." and result.written_by_code == []
     assert {"ungrounded_answer", "answer_off_page"} & set(validate(_view(result.messages), SKILL))
 
 
