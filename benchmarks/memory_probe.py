@@ -9,7 +9,7 @@ progress log), kept records, resident memory (anonymous and file-backed), thread
     python benchmarks/memory_probe.py LOG N OUT SEEDS URL [more generate options]
 
 Experiments (environment): PROBE_TRIM=1 calls malloc_trim(0) at every sample; PROBE_OLD_CACHE=1 leaves DSPy's disk
-cache memory-mapped and PROBE_OLD_MALLOC=1 leaves glibc's mmap threshold to rise (each as before its fix);
+cache memory-mapped and PROBE_OLD_MALLOC=1 never trims malloc's arenas (each as before its fix);
 PROBE_DISKCACHE_MMAP / PROBE_DISKCACHE_PAGES set diskcache's defaults; PROBE_NO_DISKCACHE=1 turns DSPy's cache off;
 PROBE_INFLIGHT sets --max-inflight (32). glibc's own variables (MALLOC_MMAP_THRESHOLD_, MALLOC_ARENA_MAX) apply as
 usual. Linux and glibc only. What the README's "Memory at scale" reports was measured with it.
@@ -198,10 +198,10 @@ if os.environ.get("PROBE_OLD_CACHE"):  # the code before the fix: DSPy's cache f
             dspy.configure_cache(enable_disk_cache=True, enable_memory_cache=False, disk_cache_dir=DISK_CACHE_DIR)
 
     _units._disk_cache_only = _old_disk_cache_only
-if os.environ.get("PROBE_OLD_MALLOC"):  # the code before the fix: glibc's mmap threshold left to rise
+if os.environ.get("PROBE_OLD_MALLOC"):  # the code before the fix: memory freed inside malloc's arenas kept
     import agentinstruct.units as _units
 
-    _units.fix_mmap_threshold = lambda: None
+    _units.release_freed_memory = lambda every=0.0: None
 log = open(log_path, "w")  # noqa: SIM115  (written by the sampling thread until the process ends)
 threading.Thread(target=sample_forever, args=(log,), daemon=True).start()
 from agentinstruct.cli import main  # noqa: E402
