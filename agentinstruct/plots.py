@@ -11,7 +11,7 @@ leaks between runs or threads, and no GUI backend is ever touched.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,56 +22,78 @@ TOP_TYPES = 30
 
 
 def generate_plots(out: Path, jobs: Mapping[str, Path], dedup_threshold: float) -> list[Path]:
-    """Write the generate plots for the skills' job folders `jobs` (one, or a mix's) into `out/plots/`."""
+    """Write the generate plots for the skills' job folders `jobs` (one, or a mix's) into `out/plots/`.
+
+    The tables are read a batch at a time, and only the embeddings the map shows are held: what the plots need stays
+    the same size however many records a run made (the novelty column aside, 8 bytes a pair)."""
+    import numpy as np
     import pyarrow.parquet as pq
 
     folder = Path(out) / PLOTS_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    scored: list[dict[str, Any]] = []
-    for skill, job in jobs.items():
+    novelty: dict[bool, list[Any]] = {True: [], False: []}
+    for _, job in jobs.items():
         for table, kept in (("data", True), ("rejects", False)):
-            path = job / table
-            if not path.exists():
-                continue
-            columns = pq.read_table(path, columns=["instruction_type", "scores", "novelty"]).to_pydict()
-            rows = zip(columns["instruction_type"], columns["scores"], columns["novelty"], strict=True)
-            for kind, scores, novelty in rows:
-                passed = not scores["validator_failures"]
-                scored.append({"skill": skill, "type": kind, "passed": passed, "novelty": novelty, "kept": kept})
-    vectors, labels = _kept_vectors(jobs)
+            for path in _parquet_files(job / table):
+                novelty[kept].append(pq.read_table(path, columns=["novelty"])["novelty"].to_numpy())
+    kept_novelty, rejected_novelty = (np.concatenate(novelty[k] or [np.zeros(0)]) for k in (True, False))
+    vectors, labels = _kept_vectors(jobs, MAP_POINTS)
     return [
-        pass_rate_plot(scored, folder / "pass_rate.png"),
-        novelty_plot(
-            [r["novelty"] for r in scored if r["kept"]],
-            [r["novelty"] for r in scored if not r["kept"]],
-            dedup_threshold,
-            folder / "novelty.png",
-        ),
+        pass_rate_plot(_scored_rows(jobs), folder / "pass_rate.png"),
+        novelty_plot(kept_novelty, rejected_novelty, dedup_threshold, folder / "novelty.png"),
         embedding_map(vectors, labels, folder / "embedding_map.png"),
     ]
 
 
-def _kept_vectors(jobs: Mapping[str, Path]) -> tuple[Any, list[str]]:
-    """The kept records' embeddings as the jobs stored them (`.progress/shards/`), with their skill."""
-    import json
+def _parquet_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
 
+
+def _scored_rows(jobs: Mapping[str, Path]) -> Iterator[dict[str, Any]]:
+    """Every scored pair's skill, instruction type and whether it passed the validators, a batch at a time."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    for skill, job in jobs.items():
+        for table in ("data", "rejects"):
+            for path in _parquet_files(job / table):
+                with pq.ParquetFile(path) as parquet:
+                    for batch in parquet.iter_batches(batch_size=10_000, columns=["instruction_type", "scores"]):
+                        failed = pc.list_value_length(pc.struct_field(batch["scores"], "validator_failures"))
+                        for kind, count in zip(batch["instruction_type"].to_pylist(), failed.to_pylist(), strict=True):
+                            yield {"skill": skill, "type": kind, "passed": not count}
+
+
+def _kept_vectors(jobs: Mapping[str, Path], points: int) -> tuple[Any, list[str]]:
+    """Evenly spaced embeddings of the dataset's records (about `points` of them, at least every one up to twice
+    that), as the jobs stored them (`.progress/shards/`), with their skill.
+
+    A job's dataset is its first kept records, as many as its `data` table holds (read from there: the plots are
+    drawn before the run writes its `summary.json`)."""
     import numpy as np
     import pyarrow.parquet as pq
 
-    chunks, labels = [], []
+    from agentinstruct.store import shard_vectors
+
+    limits = {
+        skill: sum(pq.ParquetFile(path).metadata.num_rows for path in _parquet_files(job / "data"))
+        for skill, job in jobs.items()
+    }
+    step = max(1, sum(limits.values()) // points)
+    chunks, labels, position = [], [], 0  # position: of the record in all jobs' kept records, one after another
     for skill, job in jobs.items():
-        summary = job / "summary.json"
-        limit = json.loads(summary.read_text(encoding="utf-8")).get("pairs", 0) if summary.exists() else 0
         seen = 0
         for shard in sorted((job / ".progress" / "shards").glob("shard-*.parquet")):
-            if seen >= limit:
+            if seen >= limits[skill]:
                 break
-            units = pq.read_table(shard, columns=["kept_vectors"])["kept_vectors"].to_pylist()
-            rows = [vector for unit in units for vector in unit][: limit - seen]
-            if rows:
-                chunks.append(np.asarray(rows, dtype=np.float32))
-                labels += [skill] * len(rows)
-                seen += len(rows)
+            rows = shard_vectors(pq.read_table(shard, columns=["kept_vectors"])["kept_vectors"])
+            rows = rows[: limits[skill] - seen]
+            picked = rows[-position % step :: step]
+            if len(picked):
+                chunks.append(picked.copy())
+                labels += [skill] * len(picked)
+            seen += len(rows)
+            position += len(rows)
     if not chunks:
         return np.zeros((0, 0), dtype=np.float32), []
     return np.concatenate(chunks), labels
@@ -89,7 +111,7 @@ def _empty(ax, message: str) -> None:
     ax.set_yticks([])
 
 
-def pass_rate_plot(scored: Sequence[Mapping[str, Any]], path: Path) -> Path:
+def pass_rate_plot(scored: Iterable[Mapping[str, Any]], path: Path) -> Path:
     """Horizontal bars: the share of scored pairs that pass every validator, per skill and per instruction type
     (the most frequent `TOP_TYPES` types), each bar labelled with passed/scored."""
     by_skill: dict[str, list[int]] = {}
@@ -132,14 +154,16 @@ def _rate(item: tuple[str, list[int]]) -> float:
 def novelty_plot(kept: Sequence[float], rejected: Sequence[float], dedup_threshold: float, path: Path) -> Path:
     """Stacked histogram of novelty (1 - cosine similarity to the nearest kept pair), kept and rejected, with the
     near-duplicate line at 1 - `dedup_threshold`: pairs left of it were rejected as near-duplicates."""
+    import numpy as np
+
     figure = _figure(7, 4)
     ax = figure.subplots()
     ax.set_title("novelty of every scored pair", fontsize=10)
-    if not kept and not rejected:
+    if not len(kept) and not len(rejected):
         _empty(ax, "no scored pairs")
     else:
         ax.hist(
-            [list(kept), list(rejected)],
+            [np.asarray(kept, dtype=np.float64), np.asarray(rejected, dtype=np.float64)],
             bins=25,
             range=(0, 1),
             stacked=True,

@@ -43,6 +43,8 @@ MAX_UNITS_PER_RECORD = 4
 DIVERSITY_SAMPLE = 2000
 """Dataset diversity figures (Vendi, clusters, distinct-n) are measured on at most this many evenly spaced records,
 so the end of a run costs the same at a million records as at a thousand."""
+BATCH_ROWS = 10_000
+"""Rows of an output table read at a time where the end of a run counts them (rejects can run to millions)."""
 
 
 @dataclass
@@ -719,15 +721,21 @@ def _run_units(
 
 def _summary(config, store: RunStore, seed_set, pid, run_id, counts, totals: _Totals, resumed, started):
     """The run's figures, read back from the tables just written (column by column, not row objects)."""
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     failures = pq.read_table(store.out / "failures" / "failures.parquet", columns=["reason", "stage"])
-    rejects = pq.read_table(store.out / "rejects" / "rejects.parquet", columns=["rejection", "scores"])
     reasons = _value_counts(failures["reason"])
-    rejection_kinds = Counter(r.split(":")[0] for r in rejects["rejection"].to_pylist())
-    failed_validators = sum(bool(s["validator_failures"]) for s in rejects["scores"].to_pylist())
+    rejects, rejection_kinds, failed_validators = 0, Counter(), 0
+    # In batches, counted in Arrow: the rejects of a long run outnumber its records, and as Python objects (their
+    # scores with the judge's rationale) they were the largest thing the run ever held.
+    for batch in _batches(store.out / "rejects" / "rejects.parquet", ["rejection", "scores"]):
+        rejects += batch.num_rows
+        rejection_kinds += _value_counts(pc.list_element(pc.split_pattern(batch["rejection"], ":", max_splits=1), 0))
+        failures_of = pc.list_value_length(pc.struct_field(batch["scores"], "validator_failures"))
+        failed_validators += pc.sum(pc.greater(failures_of, 0)).as_py() or 0
     kept_total = store.kept_count()
-    scored = kept_total + rejects.num_rows
+    scored = kept_total + rejects
     wall = time.perf_counter() - started
     pairs = counts["data"]
     summary = GenerateSummary(
@@ -739,7 +747,7 @@ def _summary(config, store: RunStore, seed_set, pid, run_id, counts, totals: _To
         failures=failures.num_rows,
         failures_by_reason=dict(reasons),
         failures_by_stage=dict(_value_counts(failures["stage"])),
-        rejected=rejects.num_rows,
+        rejected=rejects,
         rejected_by_reason=dict(rejection_kinds),
         pass_rate=round((scored - failed_validators) / scored, 4) if scored else 0.0,
         seeds=len(seed_set.seeds),
@@ -775,13 +783,20 @@ def _summary(config, store: RunStore, seed_set, pid, run_id, counts, totals: _To
 
 def _contaminated_counts(store: RunStore, names: list[str]) -> dict[str, int]:
     """Rejected pairs per benchmark source, read from the rejects table (resumed work included)."""
-    import pyarrow.parquet as pq
-
     from agentinstruct.decontaminate import reason_source
 
-    rejects = pq.read_table(store.out / "rejects" / "rejects.parquet", columns=["rejection"])
-    counts = Counter(reason_source(r) for r in rejects["rejection"].to_pylist())
+    counts: Counter = Counter()
+    for batch in _batches(store.out / "rejects" / "rejects.parquet", ["rejection"]):
+        counts.update(reason_source(r) for r in batch["rejection"].to_pylist())
     return {name: counts.get(name, 0) for name in names}
+
+
+def _batches(path: Path, columns: list[str]) -> Iterator:
+    """The `columns` of a Parquet file, a record batch at a time."""
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as table:
+        yield from table.iter_batches(batch_size=BATCH_ROWS, columns=columns)
 
 
 def _run_cost(config: GenerateConfig, totals: _Totals) -> float | None:
@@ -815,7 +830,7 @@ def _diversity(store: RunStore, pairs: int, sample: int) -> dict[str, float]:
         novelty += row["novelty"]
         if position % step == 0 and len(picked) < sample:
             picked.append(row)
-    vectors = store.dataset_vectors(pairs)[::step][: len(picked)]
+    vectors = store.dataset_vectors(pairs, step)[: len(picked)]
     texts = [record_view(r).embedding_text for r in picked]
     figures = dataset_diversity(
         np.ascontiguousarray(vectors),

@@ -195,15 +195,14 @@ class RunStore:
 
     def kept_vectors(self) -> Iterator[tuple[list[str], Any]]:
         """(record ids, embeddings) of the kept records, shard by shard, in admission order."""
-        import numpy as np
+        import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
         for path in self.shards:
             table = pq.read_table(path, columns=["kept", "kept_vectors"])
-            ids = [record["record_id"] for unit in table["kept"].to_pylist() for record in unit]
-            vectors = [vector for unit in table["kept_vectors"].to_pylist() for vector in unit]
+            ids = pc.struct_field(pc.list_flatten(table["kept"]), "record_id").to_pylist()
             if ids:
-                yield ids, np.asarray(vectors, dtype=np.float32)
+                yield ids, shard_vectors(table["kept_vectors"])
 
     def add_admitted(self, unit: AdmittedUnit) -> None:
         """Queue an admitted unit for the next shard; write the shard when it is full or due."""
@@ -337,17 +336,31 @@ class RunStore:
                     seen += 1
                     yield {c: record[c] for c in columns}
 
-    def dataset_vectors(self, limit: int) -> Any:
-        """Embeddings of the first `limit` kept records (float32 rows)."""
+    def dataset_vectors(self, limit: int, step: int = 1) -> Any:
+        """Embeddings of every `step`-th of the first `limit` kept records (float32 rows); only those are held."""
         import numpy as np
 
         chunks, seen = [], 0
         for _, vectors in self.kept_vectors():
-            chunks.append(vectors[: max(0, limit - seen)])
-            seen += len(chunks[-1])
+            part = vectors[: max(0, limit - seen)]
+            chunks.append(part[-seen % step :: step].copy())  # a copy: the shard's own array is not kept alive
+            seen += len(part)
             if seen >= limit:
                 break
         return np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
+
+
+def shard_vectors(column) -> Any:
+    """A shard's `kept_vectors` column (a list of embeddings per unit) as one float32 array, a row per kept record,
+    straight from Arrow (as Python lists, one shard's embeddings took about 20 times their size)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    vectors = pc.list_flatten(column)
+    if len(vectors) == 0:
+        return np.zeros((0, 0), dtype=np.float32)
+    values = pc.list_flatten(vectors).to_numpy()
+    return values.astype(np.float32, copy=False).reshape(len(vectors), -1)
 
 
 def _flat(column, schema):

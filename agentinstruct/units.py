@@ -9,6 +9,7 @@ the kept set, the quality threshold) is not done here: the driver does it, in pl
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -18,6 +19,8 @@ from agentinstruct.lm import LMSpec
 
 UnitKey = tuple[int, str]
 """(draw, seed id): a unit's identity, whatever position its seed has in the seed list."""
+TRIM_SECONDS = 5.0
+"""How often finished units give the memory malloc holds free back to the OS (`release_freed_memory`)."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,7 @@ class UnitWorker:
             counted[1] += used[1]
         failures = [make_failure(f, seed, self.skill, task.draw, **self.spec.lineage) for f in prediction.failures]
         vectors = self._embed([record_view(r).embedding_text for r in records])
+        release_freed_memory()
         down = down_endpoints()
         plan = prediction.plan
         return {
@@ -298,14 +302,62 @@ class EmbeddingBatcher:
                 start += len(batch)
 
 
+def release_freed_memory(every: float = TRIM_SECONDS) -> None:
+    """Give the memory glibc's malloc holds free back to the OS (`malloc_trim`), at most once per `every` seconds.
+
+    glibc raises its mmap threshold to the size of each large block freed (up to 32 MB), after which large blocks of
+    changing size (the embedder's tensors follow each batch's shape, response bodies, Parquet shards) come from its
+    arenas, and what a run freed there stayed resident, in pieces it gives back only from the top of a heap: measured
+    on the stub, 170-300 MB free inside the arenas, growing in steps, about 2.5 MB more resident per 1,000 rows.
+    Trimming every 5 s gives that back (about 200 MB less resident throughout, 0.66 MB per 1,000 rows) at no cost
+    in throughput measured; holding the threshold at 128 KiB (`MALLOC_MMAP_THRESHOLD_`) kept the arenas flatter but
+    made runs 17-19% slower. Called here, so that no user has to set anything; nothing where malloc is not glibc's.
+    """
+    global _trimmed_at
+    now = time.monotonic()
+    if now - _trimmed_at < every or not _trim_lock.acquire(blocking=False):
+        return
+    try:
+        _trimmed_at = now
+        trim = _malloc_trim()
+        if trim is not None:
+            trim(0)
+    finally:
+        _trim_lock.release()
+
+
+_trim_lock = threading.Lock()
+_trimmed_at = 0.0
+
+
+@functools.cache
+def _malloc_trim():
+    import ctypes
+
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (macOS, musl)
+        return None
+
+
 def _disk_cache_only() -> None:
-    """DSPy's response cache on disk only: its in-memory layer keeps every response of the process (up to a million),
-    which a long run would grow without bound; a unit never repeats a request anyway."""
+    """DSPy's response cache on disk only, read without a memory map.
+
+    Its in-memory layer keeps every response of the process (up to a million), which a long run would grow without
+    bound; a unit never repeats a request anyway. On disk, diskcache memory-maps up to 64 MB of each of DSPy's 16
+    cache files per SQLite connection, and each thread opens its own connection to each file: every page a lookup
+    touched stayed resident, once per thread, so resident memory grew with the cache (about 1.7 KB per LM call,
+    measured). Without the map SQLite reads into its page cache, which is bounded per connection. The setting is
+    stored in the cache's own settings table, which is where diskcache reads it for each new connection.
+    """
     import dspy
     from dspy.clients import DISK_CACHE_DIR
 
     if getattr(dspy.cache, "enable_memory_cache", True):
         dspy.configure_cache(enable_disk_cache=True, enable_memory_cache=False, disk_cache_dir=DISK_CACHE_DIR)
+    disk = getattr(dspy.cache, "disk_cache", None)
+    if hasattr(disk, "reset"):  # a diskcache cache (a dict when the disk cache is off)
+        disk.reset("sqlite_mmap_size", 0)
 
 
 def _score_data(score) -> dict[str, Any]:

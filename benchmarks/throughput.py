@@ -2,7 +2,7 @@
 
     python benchmarks/throughput.py [--latency 0.2] [--limits 8 32 64] [--n 600] [--repeats 3]
         [--clone PATH/TO/open-agentinstruct-generate] [--ray] [--baseline PATH/TO/other/agentinstruct]
-    python benchmarks/throughput.py --rows 1000 10000 100000
+    python benchmarks/throughput.py --rows 1000 10000 100000 [--row-seeds 2000] [--row-timeout 1800]
 
 The stub (`tests/stub_server.py`) runs in its own process. Every measured command is a fresh process with a fresh
 DSPy cache (so every call reaches the stub) and a fresh MLflow sqlite store, with tracing and scoring on, on the same
@@ -23,7 +23,9 @@ Figures, per configuration:
 same repeats. `--clone` adds open-agentinstruct 0.1.0 (installed in its own environment; pass its
 `open-agentinstruct-generate`) at the largest limit, on the same stub and the same documents. `--rows` instead
 generates 1k / 10k / ... records against a near-zero-latency stub and prints the peak RSS of each run's `generate`
-process (sampled every 0.1 s; flat memory means about the same at every size).
+process (sampled every 0.1 s; flat memory means about the same at every size), the rows it wrote (records, rejects
+and failures) and how its resident memory grew per 1,000 of them while it generated (a least-squares slope from a
+quarter of its rows on, read every second; a run stopped by `--row-timeout` still gives it).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +64,8 @@ class Measured:
     wall: float
     returncode: int
     own_peak_rss_mb: float = 0.0
+    growth: list[tuple[int, float]] = field(default_factory=list)
+    """(records so far, the client process's resident MB), about once a second (`--rows` mode)."""
     from_first_call: tuple[int, float, float] = (0, 0.0, 0.0)
     """calls, seconds and CPU seconds from the very first call (the start-up check included), for comparison with
     figures measured before the window left that check out."""
@@ -113,8 +117,32 @@ class Stub:
         self.process.wait()
 
 
-def measure(command: list[str], env: dict, cwd: Path, stub: Stub, timeout: float = 1800) -> Measured:
-    """Run `command`, sampling the stub's served count and the process tree's CPU and memory every 0.1 s."""
+class ProgressRows:
+    """Records (kept and rejected) and failures a run has written to its progress log so far, read incrementally."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = out / ".progress" / "units.jsonl"
+        self.offset = self.rows = 0
+
+    def count(self) -> int:
+        if not self.path.exists():
+            return self.rows
+        with self.path.open("rb") as handle:
+            handle.seek(self.offset)
+            for line in handle:
+                if not line.endswith(b"\n"):  # being written
+                    break
+                self.offset += len(line)
+                unit = json.loads(line)
+                self.rows += len(unit.get("records", [])) + len(unit.get("failures", []))
+        return self.rows
+
+
+def measure(
+    command: list[str], env: dict, cwd: Path, stub: Stub, timeout: float = 1800, progress: Path | None = None
+) -> Measured:
+    """Run `command`, sampling the stub's served count and the process tree's CPU and memory every 0.1 s (and, with
+    `progress`, the output folder's record count and the client's memory every second)."""
     import psutil
 
     stub.stats(reset=True)
@@ -126,6 +154,7 @@ def measure(command: list[str], env: dict, cwd: Path, stub: Stub, timeout: float
     samples: list[tuple[float, int, float]] = []
     peak_rss = own_peak_rss_mb = 0.0
     known: dict[int, psutil.Process] = {}
+    rows, growth, counted = ProgressRows(progress) if progress else None, [], 0.0
     while process.poll() is None and time.perf_counter() - started < timeout:
         cpu = rss = 0.0
         try:
@@ -148,7 +177,11 @@ def measure(command: list[str], env: dict, cwd: Path, stub: Stub, timeout: float
                 known.pop(member.pid, None)
         peak_rss = max(peak_rss, rss)
         with contextlib.suppress(psutil.NoSuchProcess):  # the client process alone (its Ray processes are above)
-            own_peak_rss_mb = max(own_peak_rss_mb, tree.memory_info().rss / 2**20)
+            own_rss_mb = tree.memory_info().rss / 2**20
+            own_peak_rss_mb = max(own_peak_rss_mb, own_rss_mb)
+            if rows is not None and time.perf_counter() - counted >= 1.0:
+                counted = time.perf_counter()
+                growth.append((rows.count(), own_rss_mb))
         samples.append((time.perf_counter(), stub.stats()["served"], cpu))
         time.sleep(0.1)
     if process.poll() is None:
@@ -164,7 +197,9 @@ def measure(command: list[str], env: dict, cwd: Path, stub: Stub, timeout: float
     active = [s for s in samples if s[1] > 0]
     if len(active) < 2:
         peak = final["peak_inflight"]
-        return Measured(final["served"], 0.0, 0.0, peak, peak_rss / 2**20, wall, process.returncode, own_peak_rss_mb)
+        return Measured(
+            final["served"], 0.0, 0.0, peak, peak_rss / 2**20, wall, process.returncode, own_peak_rss_mb, growth
+        )
     # The window runs from the first sample with calls served to the first sample that saw the last call. Our
     # `generate` checks the endpoint with one call and only then loads the pipeline and the embedder (seconds of
     # start-up CPU): a first count that holds for a second or more is that check, and the window starts at its last
@@ -181,6 +216,7 @@ def measure(command: list[str], env: dict, cwd: Path, stub: Stub, timeout: float
         wall=wall,
         returncode=process.returncode,
         own_peak_rss_mb=own_peak_rss_mb,
+        growth=growth,
         from_first_call=(last[1] - active[0][1], last[0] - active[0][0], last[2] - active[0][2]),
     )
 
@@ -209,6 +245,8 @@ def ours(
     backend: str,
     extra: list[str] | None = None,
     executable: str = OURS,
+    track_rows: bool = False,
+    timeout: float = 1800,
 ) -> Measured:
     work = Path(tempfile.mkdtemp(prefix="throughput-"))
     try:
@@ -232,7 +270,7 @@ def ours(
             "--quiet",
             *(extra or []),
         ]
-        return measure(command, base_env(work), work, stub)
+        return measure(command, base_env(work), work, stub, timeout, work / "out" if track_rows else None)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -347,20 +385,49 @@ def rows(args: argparse.Namespace) -> None:
     write_seeds(work / "seeds", args.row_seeds)
     stub = Stub(0.0)
     print(f"near-zero latency stub, {args.row_seeds} seeds, --refine-rounds 0, --max-inflight {args.row_limit}")
-    print(f"{'records':>8} {'peak RSS MB':>12} {'vs first':>9} {'calls':>8} {'wall s':>8} {'rc':>3}")
+    print(
+        f"{'records':>8} {'peak RSS MB':>12} {'vs first':>9} {'rows':>8} {'MB/1k rows':>11} {'calls':>8} "
+        f"{'wall s':>8} {'rc':>3}"
+    )
     first = None
     try:
         for count in args.rows:
-            result = ours(stub, work / "seeds", count, args.row_limit, "threads", ["--refine-rounds", "0"])
+            result = ours(
+                stub,
+                work / "seeds",
+                count,
+                args.row_limit,
+                "threads",
+                ["--refine-rounds", "0"],
+                track_rows=True,
+                timeout=args.row_timeout,
+            )
             first = first or result.own_peak_rss_mb
+            generated = result.growth[-1][0] if result.growth else 0
             print(
-                f"{count:>8} {result.own_peak_rss_mb:>12.0f} {result.own_peak_rss_mb / first:>9.2f} {result.calls:>8} "
-                f"{result.wall:>8.0f} {result.returncode:>3}",
+                f"{count:>8} {result.own_peak_rss_mb:>12.0f} {result.own_peak_rss_mb / first:>9.2f} {generated:>8} "
+                f"{growth_per_1000_rows(result.growth):>11.2f} {result.calls:>8} {result.wall:>8.0f} "
+                f"{result.returncode:>3}",
                 flush=True,
             )
     finally:
         stub.close()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def growth_per_1000_rows(samples: list[tuple[int, float]]) -> float:
+    """The slope of resident MB over rows written (records and failures), least squares, while the run generates:
+    from a quarter of its rows (start-up done) to the last new row (the end of the run writes the outputs)."""
+    if not samples:
+        return float("nan")
+    last = samples[-1][0]
+    window = [(r, mb) for r, mb in samples if last / 4 <= r < last]
+    if len({r for r, _ in window}) < 2:
+        return float("nan")
+    mean_r = statistics.fmean(r for r, _ in window)
+    mean_mb = statistics.fmean(mb for _, mb in window)
+    covariance = sum((r - mean_r) * (mb - mean_mb) for r, mb in window)
+    return 1000 * covariance / sum((r - mean_r) ** 2 for r, _ in window)
 
 
 def main() -> None:
@@ -383,6 +450,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", help="measure peak RSS at these record counts instead")
     parser.add_argument("--row-seeds", type=int, default=2000, help="seed documents for --rows (default: %(default)s)")
     parser.add_argument("--row-limit", type=int, default=32, help="--max-inflight for --rows (default: %(default)s)")
+    parser.add_argument(
+        "--row-timeout",
+        type=float,
+        default=1800,
+        help="seconds before a --rows run is stopped; its growth per 1,000 rows still prints (default: %(default)s)",
+    )
     args = parser.parse_args()
     if args.rows:
         rows(args)
