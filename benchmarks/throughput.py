@@ -155,6 +155,7 @@ def measure(
     peak_rss = own_peak_rss_mb = 0.0
     known: dict[int, psutil.Process] = {}
     rows, growth, counted = ProgressRows(progress) if progress else None, [], 0.0
+    last_cpu: dict[int, float] = {}  # a process that exits keeps the CPU it used (Ray's processes end in the window)
     while process.poll() is None and time.perf_counter() - started < timeout:
         cpu = rss = 0.0
         try:
@@ -171,10 +172,12 @@ def measure(
         for member in list(known.values()):
             try:
                 times = member.cpu_times()
-                cpu += times.user + times.system + times.children_user + times.children_system
+                # Its own CPU only: a reaped child's CPU would count twice (in its own last reading and its parent's).
+                last_cpu[member.pid] = times.user + times.system
                 rss += member.memory_info().rss
             except psutil.NoSuchProcess:
                 known.pop(member.pid, None)
+        cpu = sum(last_cpu.values())
         peak_rss = max(peak_rss, rss)
         with contextlib.suppress(psutil.NoSuchProcess):  # the client process alone (its Ray processes are above)
             own_rss_mb = tree.memory_info().rss / 2**20
