@@ -708,9 +708,10 @@ def _demo_material(skill: str) -> str:
 
 
 @lru_cache(maxsize=16)
-def _demo_subject_stems(skill: str) -> frozenset[str]:
+def _material_subject_stems(skill: str) -> frozenset[str]:
     """The content stems of a skill's worked material (its demo passage and transformed passages) that its task
-    vocabulary (instruction types' names and definitions) and generic task words do not explain: the subject."""
+    vocabulary (instruction types' names and definitions) and generic task words do not explain: the subject.
+    (tool_use's `_demo_subject_stems` is another measure: its demo words that no other skill's demos use.)"""
     from agentinstruct.metrics.grounding import content_stems
     from agentinstruct.programs.skills import get_skill
 
@@ -728,7 +729,7 @@ def copies_demo(view: PairView, skill: str) -> str | None:
     from agentinstruct.metrics.grounding import content_stems
 
     demo = _demo_ngrams(skill)
-    subject = _demo_subject_stems(skill) - content_stems(view.passage)
+    subject = _material_subject_stems(skill) - content_stems(view.passage)
     for part, text in (("passage", view.passage), ("instruction", view.instruction)):
         grams = _ngrams(words(text), 5)
         copied = grams & demo
