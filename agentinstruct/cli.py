@@ -111,6 +111,10 @@ def quiet_libraries() -> None:
 
     api.offline_environment()
     warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow(\.|$)")
+    # Our LMs pass a rollout id to keep cache entries of different servers and decoding settings apart. DSPy warns that
+    # it has no effect at temperature 0 (the judge's, or a stage's), but an engine's cache key holds it at any
+    # temperature, so the warning would tell the user something false.
+    warnings.filterwarnings("ignore", message="rollout_id has no effect when temperature=0")
     import mlflow  # noqa: F401  (MLflow sets its loggers' levels on import; ours must come after)
 
     for name in ("mlflow", "alembic", "LiteLLM", "httpx"):

@@ -21,7 +21,7 @@ from agentinstruct.optimizers.gate import Comparison, compare, decide
 from agentinstruct.options import option
 from agentinstruct.seeds import BUNDLED, DEFAULT_MAX_CHARS, Seed, seeds_path
 
-OPTIMIZERS = ("bootstrap", "random-search", "mipro", "gepa", "simba", "plan")
+OPTIMIZERS = ("bootstrap", "random-search", "mipro", "gepa", "simba", "plan", "decoding")
 
 
 @dataclass
@@ -29,7 +29,7 @@ class CompileConfig:
     """What `agentinstruct compile` is asked to do: each field is a CLI option and a keyword of
     `agentinstruct.compile`."""
 
-    optimizer: str = option(help="bootstrap, random-search, mipro, gepa, simba or plan")
+    optimizer: str = option(help="bootstrap, random-search, mipro, gepa, simba, plan or decoding")
     out: str = option(help="file to save the compiled program to (DSPy JSON state)")
     skill: str = option(
         "reading_comprehension",
@@ -57,7 +57,7 @@ class CompileConfig:
     seed: int = option(0, help="random seed (split, plans, optimizer)")
     refine_rounds: int = option(1, help="Suggester/Editor rounds per instruction")
     max_demos: int = option(2, help="most bootstrapped demos per predictor")
-    plan_draws: int = option(3, help="plans per train seed the plan optimizer measures pass rates on")
+    plan_draws: int = option(3, help="plans per train seed the plan and decoding optimizers measure pass rates on")
     max_seeds: int | None = option(None, help="use only this many seeds (by seed id)")
     text_field: str = option("text", help="text column of .jsonl/.parquet/HF seeds")
     max_chars: int = option(DEFAULT_MAX_CHARS, help="maximum characters per seed chunk")
@@ -323,6 +323,10 @@ def build_optimizer(
         from agentinstruct.optimizers.plan import PlanOptimizer
 
         return PlanOptimizer(metric, draws=plan_draws)
+    if name == "decoding":
+        from agentinstruct.optimizers.decoding import DecodingOptimizer
+
+        return DecodingOptimizer(metric, draws=plan_draws)
     raise UserError(f"unknown optimizer '{name}' (available: {', '.join(OPTIMIZERS)})")
 
 
@@ -352,7 +356,7 @@ def run_optimizer(optimizer, name: str, student, trainset: list[dspy.Example]):
         )
     if name == "gepa":
         return optimizer.compile(student, trainset=fit, valset=dev)
-    return optimizer.compile(student, trainset=fit)  # simba, plan
+    return optimizer.compile(student, trainset=fit)  # simba, plan, decoding
 
 
 def dev_split(trainset: list[dspy.Example]) -> tuple[list[dspy.Example], list[dspy.Example]]:
@@ -561,8 +565,8 @@ def _compile_program(config: CompileConfig, show_progress: bool) -> CompileResul
         )
         mlflow.log_dict(compiled_eval.rows, "heldout/compiled.json")
         mlflow.log_table(pass_rates_by_kind(baseline.rows, compiled_eval.rows), "heldout/pass_rates.json")
-        if getattr(optimizer, "table", None):  # the plan optimizer's train pass rates and learned weights
-            mlflow.log_table(_columns(optimizer.table), "plan/weights.json")
+        if getattr(optimizer, "table", None):  # what the plan and decoding optimizers measured on the train seeds
+            mlflow.log_table(_columns(optimizer.table), optimizer.TABLE_ARTIFACT)
         metadata = {
             "compile_run_id": run.info.run_id,
             "optimizer": config.optimizer,

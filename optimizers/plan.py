@@ -99,6 +99,8 @@ class PlanOptimizer:
         draws: Plans per train seed: one seed's draw touches one transformation and two of some 40 types.
     """
 
+    TABLE_ARTIFACT = "plan/weights.json"
+
     def __init__(self, metric: Any, draws: int) -> None:
         self.metric = metric
         self.draws = draws

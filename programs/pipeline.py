@@ -129,6 +129,58 @@ class PlanWeights:
         return cls(**groups)
 
 
+STAGE_TEMPERATURES_KEY = "stage_temperatures"
+"""Where a program's state holds its per-stage sampling temperatures (absent when every stage uses the LM's own)."""
+
+STAGES = ("transformation", "instruction_generation", "refinement", "response")
+
+
+@dataclass(frozen=True)
+class StageTemperatures:
+    """The sampling temperature each pipeline stage asks for; a stage without one decodes at the LM's own temperature
+    (`--temperature`), so the empty mapping is the program every skill starts with.
+
+    A temperature travels in the stage's request settings like its sampling seed, so it reaches the embedded engine
+    and an endpoint alike, and it is part of every cache key.
+    """
+
+    temperatures: dict[str, float] = field(default_factory=dict)
+
+    def config(self, stage: str, config: dict) -> dict:
+        """`config` (a stage's request settings) with this stage's temperature, when it has one."""
+        temperature = self.temperatures.get(stage)
+        return config if temperature is None else {**config, "temperature": temperature}
+
+    def with_stage(self, stage: str, temperature: float | None) -> StageTemperatures:
+        """A copy where `stage` decodes at `temperature` (None: at the LM's own)."""
+        temperatures = {name: t for name, t in self.temperatures.items() if name != stage}
+        if temperature is not None:
+            temperatures[stage] = float(temperature)
+        return StageTemperatures(temperatures)
+
+    def as_state(self) -> dict[str, float]:
+        return dict(self.temperatures)
+
+    @classmethod
+    def from_state(cls, state: Any) -> StageTemperatures:
+        """The temperatures saved in a program's state (none for None).
+
+        Raises:
+            ValueError: An unknown stage, a temperature outside [0, 2], or a malformed state.
+        """
+        if state is None:
+            return cls()
+        if not isinstance(state, dict):
+            raise ValueError(f"stage temperatures must map stages to temperatures, got {state!r}")
+        unknown = sorted(set(state) - set(STAGES))
+        if unknown:
+            raise ValueError(f"stage temperatures name stages the pipeline lacks: {unknown} (stages: {list(STAGES)})")
+        bad = [s for s, t in state.items() if isinstance(t, bool) or not isinstance(t, int | float) or not 0 <= t <= 2]
+        if bad:
+            raise ValueError(f"stage temperatures must be numbers from 0 to 2 (not for {bad})")
+        return cls({stage: float(t) for stage, t in state.items()})
+
+
 def _weighted_pick(names: list[str], weights: list[float], draw: float) -> str:
     """The name whose share of the total weight covers `draw` (uniform in [0, 1)): inverse-CDF sampling."""
     total, cumulative = sum(weights), 0.0
@@ -206,6 +258,9 @@ class AgentInstructPipeline(dspy.Module):
         self.plan_weights = PlanWeights()
         """How often `plan` draws each transformation and instruction type: part of the program's state, uniform
         until an optimizer (`optimizers.plan.PlanOptimizer`) learns them."""
+        self.stage_temperatures = StageTemperatures()
+        """The sampling temperature of each stage: part of the program's state, the LM's own until an optimizer
+        (`optimizers.decoding.DecodingOptimizer`) picks others."""
         self._response_takes_type = "instruction_type" in inspect.signature(type(self.response).forward).parameters
 
     @property
@@ -238,24 +293,29 @@ class AgentInstructPipeline(dspy.Module):
         return Plan(transformation, types, goals, rng.randrange(2**31))
 
     def dump_state(self, json_mode: bool = True) -> dict:
-        """DSPy's state of every predictor, and the plan weights when they are not uniform (so a program that never
-        had them keeps its state, and its `program_id`)."""
+        """DSPy's state of every predictor, the plan weights when they are not uniform and the stage temperatures when
+        any is set (so a program that never had them keeps its state, and its `program_id`)."""
         state = super().dump_state(json_mode=json_mode)
         if not self.plan_weights.uniform:
             state[PLAN_WEIGHTS_KEY] = self.plan_weights.as_state()
+        if self.stage_temperatures.temperatures:
+            state[STAGE_TEMPERATURES_KEY] = self.stage_temperatures.as_state()
         return state
 
     def load_state(self, state: dict, **kwargs: Any) -> None:
-        """Load DSPy's state of every predictor and the plan weights (uniform when the state has none).
+        """Load DSPy's state of every predictor, the plan weights (uniform when the state has none) and the stage
+        temperatures (the LM's own when it has none).
 
         Raises:
             ValueError: The plan weights name a transformation or instruction type the skill lacks, or are not
-                positive numbers.
+                positive numbers; the stage temperatures name an unknown stage or are not from 0 to 2.
         """
         state = dict(state)
         weights = PlanWeights.from_state(state.pop(PLAN_WEIGHTS_KEY, None), self._skill)
+        temperatures = StageTemperatures.from_state(state.pop(STAGE_TEMPERATURES_KEY, None))
         super().load_state(state, **kwargs)
         self.plan_weights = weights
+        self.stage_temperatures = temperatures
 
     def forward(
         self, seed: str, seed_id: str = "", draw: int = 0, random_seed: int = 0, refine_rounds: int = 1
@@ -272,7 +332,7 @@ class AgentInstructPipeline(dspy.Module):
                 "transformation",
                 lambda cfg: self.transformation(text=seed, transformation=plan.transformation, config=cfg).transformed,
                 context,
-                config=config,
+                config=self.stage_temperatures.config("transformation", config),
                 attempts=self.attempts,
                 discarded=discarded,
             )
@@ -311,7 +371,7 @@ class AgentInstructPipeline(dspy.Module):
                     "response",
                     lambda cfg: self._respond(p, i, t, seed_id or seed_id_of(seed), cfg),
                     {"transformation": plan.transformation, "instruction_type": t},
-                    config=config,
+                    config=self.stage_temperatures.config("response", config),
                     attempts=self.attempts,
                     discarded=discarded,
                     required=("answer",),
@@ -369,7 +429,7 @@ class AgentInstructPipeline(dspy.Module):
                 ).instructions
             ),
             context,
-            config=config,
+            config=self.stage_temperatures.config("instruction_generation", config),
             attempts=self.attempts,
             discarded=discarded,
         )
@@ -388,7 +448,7 @@ class AgentInstructPipeline(dspy.Module):
                     passage=p, instruction=i, goal=g, config=cfg
                 ),
                 context,
-                config=config,
+                config=self.stage_temperatures.config("refinement", config),
                 # One sample: a failed round is undone and the pair goes on, so another Suggester/Editor sample (two
                 # calls) buys little; on the embedded model it doubled a demo run's calls.
                 attempts=1,
@@ -442,6 +502,8 @@ def _run_stage(
     A failed sample's calls are also taken out of DSPy's trace: the pipeline discarded their output, so an optimizer
     must not turn them into demonstrations.
     """
+    if config.get("temperature") == 0:
+        attempts = 1  # greedy decoding: every further sample would be the same output
     for attempt in range(attempts):
         try:
             return _sample_stage(stage, call, context, attempt_config(config, attempt), required, reject)

@@ -53,6 +53,12 @@ def dummy_everything(monkeypatch):
     return compile_module
 
 
+def _budget(optimizer: str) -> int:
+    """Enough calls for each optimizer to do its work on two train seeds; `decoding` reruns the pipeline for each of
+    its nine trials, every call traced in MLflow, so a smaller cap (a search stopped by the budget) keeps it short."""
+    return 150 if optimizer == "decoding" else 400
+
+
 def _config(tmp_path, text_seeds, optimizer, **extra) -> CompileConfig:
     return CompileConfig(
         skill="reading_comprehension",
@@ -66,7 +72,7 @@ def _config(tmp_path, text_seeds, optimizer, **extra) -> CompileConfig:
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_every_optimizer_compiles_end_to_end(optimizer, dummy_everything, text_seeds, tmp_path, mlflow_uri):
-    result = compile_program(_config(tmp_path, text_seeds, optimizer, budget=400), show_progress=False)
+    result = compile_program(_config(tmp_path, text_seeds, optimizer, budget=_budget(optimizer)), show_progress=False)
     assert (result.train_size, result.val_size) == (2, 1)
     assert result.baseline.pairs > 0 and result.compiled.pairs > 0
     assert 0 <= result.compiled.composite <= 1
@@ -98,7 +104,7 @@ def test_optimizers_never_see_the_heldout_seeds(
 
     monkeypatch.setattr(CompositeMetric, "evaluate", spying_evaluate)
     monkeypatch.setattr(dummy_everything, "run_optimizer", flagged_run_optimizer)
-    result = compile_program(_config(tmp_path, text_seeds, optimizer, budget=400), show_progress=False)
+    result = compile_program(_config(tmp_path, text_seeds, optimizer, budget=_budget(optimizer)), show_progress=False)
     heldout = set(program_metadata(result.program_path)["heldout_seed_ids"])
     assert seen and heldout and not heldout & set(seen)
 
