@@ -1,7 +1,7 @@
 """Benchmark the optimizers with a fixed budget: LM calls, wall time, held-out figures, and whether compile kept
 the compiled program.
 
-    python benchmarks/compile.py [--optimizers bootstrap random-search mipro gepa simba plan] [--budget 100]
+    python benchmarks/compile.py [--optimizers bootstrap random-search mipro gepa simba plan decoding] [--budget 100]
                                  [--max-seeds 6] [--val-draws 3] [--plan-draws 3] [--seed 0] [--lm embedded]
                                  [--teacher-lm MODEL] [--api-base URL]
 
