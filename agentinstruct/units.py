@@ -9,9 +9,11 @@ the kept set, the quality threshold) is not done here: the driver does it, in pl
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -81,45 +83,75 @@ class UnitSpec:
 
 @dataclass
 class _CallLog:
-    """A DSPy callback that counts one unit's LM calls and keeps each one's input and output for its trace."""
+    """One unit's LM calls: how many, and each one's input and output for its trace."""
 
     calls: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
     _open: dict[str, dict[str, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def callback(self):
-        from dspy.utils.callback import BaseCallback
+    def started(self, call_id: str, instance: Any, inputs: dict[str, Any]) -> None:
+        messages = inputs.get("messages") or [{"role": "user", "content": str(inputs.get("prompt") or "")}]
+        # The system prompt and demos are the program's (program.json); the trace keeps this call's input.
+        last = messages[-1].get("content") if messages else ""
+        with self._lock:
+            self.calls += 1
+            self._open[call_id] = {
+                "start_ns": time.time_ns(),
+                "model": getattr(instance, "model", ""),
+                "input": last if isinstance(last, str) else str(last),
+            }
 
-        log = self
+    def ended(self, call_id: str, outputs: Any, exception: Exception | None) -> None:
+        with self._lock:
+            event = self._open.pop(call_id, None)
+            if event is None:
+                return
+            event["end_ns"] = time.time_ns()
+            if exception is not None:
+                event["error"] = f"{type(exception).__name__}: {exception}"[:500]
+            else:
+                first = outputs[0] if isinstance(outputs, list) and outputs else outputs
+                event["output"] = first.get("text", str(first)) if isinstance(first, dict) else str(first)
+            self.events.append(event)
 
-        class UnitCallLog(BaseCallback):
-            def on_lm_start(self, call_id, instance, inputs) -> None:
-                messages = inputs.get("messages") or [{"role": "user", "content": str(inputs.get("prompt") or "")}]
-                # The system prompt and demos are the program's (program.json); the trace keeps this call's input.
-                last = messages[-1].get("content") if messages else ""
-                with log._lock:
-                    log.calls += 1
-                    log._open[call_id] = {
-                        "start_ns": time.time_ns(),
-                        "model": getattr(instance, "model", ""),
-                        "input": last if isinstance(last, str) else str(last),
-                    }
 
-            def on_lm_end(self, call_id, outputs, exception=None) -> None:
-                with log._lock:
-                    event = log._open.pop(call_id, None)
-                    if event is None:
-                        return
-                    event["end_ns"] = time.time_ns()
-                    if exception is not None:
-                        event["error"] = f"{type(exception).__name__}: {exception}"[:500]
-                    else:
-                        first = outputs[0] if isinstance(outputs, list) and outputs else outputs
-                        event["output"] = first.get("text", str(first)) if isinstance(first, dict) else str(first)
-                    log.events.append(event)
+_UNIT_CALL_LOG: contextvars.ContextVar[_CallLog | None] = contextvars.ContextVar(
+    "agentinstruct_unit_call_log", default=None
+)
 
-        return UnitCallLog()
+
+def _log_calls_of(lm) -> None:
+    """Report `lm`'s calls to the call log of the unit that makes them (`_UNIT_CALL_LOG`, which `fan_out` carries).
+
+    A callback on the LM itself, not in DSPy's settings: DSPy runs every settings callback around every module call,
+    adapter format and parse as well (an `inspect.getcallargs` and a uuid4 each, about five per LM call), while an
+    LM's own callbacks run only around its calls.
+    """
+    from dspy.utils.callback import BaseCallback
+
+    class UnitCallLog(BaseCallback):
+        def on_lm_start(self, call_id, instance, inputs) -> None:
+            log = _UNIT_CALL_LOG.get()
+            if log is not None:
+                log.started(call_id, instance, inputs)
+
+        def on_lm_end(self, call_id, outputs, exception=None) -> None:
+            log = _UNIT_CALL_LOG.get()
+            if log is not None:
+                log.ended(call_id, outputs, exception)
+
+    lm.callbacks = [*lm.callbacks, UnitCallLog()]
+
+
+@contextmanager
+def _logging_calls_into(log: _CallLog):
+    """The LM calls made in this context (and in work it fans out with copied contexts) go to `log`."""
+    token = _UNIT_CALL_LOG.set(log)
+    try:
+        yield log
+    finally:
+        _UNIT_CALL_LOG.reset(token)
 
 
 class UnitWorker:
@@ -129,6 +161,7 @@ class UnitWorker:
     """
 
     def __init__(self, spec: UnitSpec) -> None:
+        from agentinstruct.adapter import CachingChatAdapter
         from agentinstruct.endpoint import set_max_inflight
         from agentinstruct.metrics import Embedder, Scorer
         from agentinstruct.metrics.lm_checks import embedded_lm_checks
@@ -144,6 +177,10 @@ class UnitWorker:
             load_program_state(self.pipeline, spec.program_state, "--program")
         self.lm = spec.generator.build()
         self.judge_lm = spec.judge.build() if spec.judge else None
+        for lm in (self.lm, self.judge_lm):
+            if lm is not None:
+                _log_calls_of(lm)
+        self.adapter = CachingChatAdapter()
         # Validators and the judge are order-free: they run here. Novelty needs the kept set: the driver's job.
         self.scorer = Scorer(
             skill=self.skill.name,
@@ -182,12 +219,13 @@ class UnitWorker:
         with (
             counting_calls(stats),
             calls_one_at_a_time(self.spec.generator.model == EMBEDDED),
+            _logging_calls_into(log),
             # No LM history: the unit's trace keeps each call, and a history would grow with the run. No DSPy trace
             # either: its default is a list every predictor call appends to (10,000 calls' inputs and outputs), and
             # while it is a list `fan_out` runs a unit's independent calls one after another (as an optimizer needs).
-            dspy.context(
-                lm=self.lm, callbacks=[*dspy.settings.callbacks, log.callback()], disable_history=True, trace=None
-            ),
+            # No settings callbacks: the LMs report their calls to `log` themselves (`_log_calls_of`), and the unit's
+            # trace is written by the driver; MLflow's DSPy callback (autolog with its traces off) only cost time.
+            dspy.context(lm=self.lm, adapter=self.adapter, callbacks=[], disable_history=True, trace=None),
             dspy.track_usage() as usage,
         ):
             prediction = self.pipeline(
