@@ -24,7 +24,7 @@ import random
 import threading
 import time
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -81,14 +81,11 @@ class CallStats:
 _UNIT_STATS: contextvars.ContextVar[CallStats | None] = contextvars.ContextVar("agentinstruct_unit_stats", default=None)
 
 
-@contextmanager
-def counting_calls(stats: CallStats):
+def counting_calls(stats: CallStats) -> AbstractContextManager[CallStats]:
     """Count the endpoint calls made in this context (and in work it fans out with copied contexts) into `stats`."""
-    token = _UNIT_STATS.set(stats)
-    try:
-        yield stats
-    finally:
-        _UNIT_STATS.reset(token)
+    from agentinstruct.fanout import context_value
+
+    return context_value(_UNIT_STATS, stats)
 
 
 class InflightLimit:

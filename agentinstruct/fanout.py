@@ -11,7 +11,7 @@ import contextvars
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -26,13 +26,19 @@ from 3.1 to 4.1 s per call)."""
 
 
 @contextmanager
-def calls_one_at_a_time(enabled: bool) -> Iterator[None]:
-    """`fan_out` runs calls one after another inside this block when `enabled`."""
-    token = one_call_at_a_time.set(enabled)
+def context_value(var: contextvars.ContextVar[T], value: T) -> Iterator[T]:
+    """`var` holds `value` inside this block, in the work `fan_out` runs from it too (it copies the caller's
+    context), and what it held before afterwards."""
+    token = var.set(value)
     try:
-        yield
+        yield value
     finally:
-        one_call_at_a_time.reset(token)
+        var.reset(token)
+
+
+def calls_one_at_a_time(enabled: bool) -> AbstractContextManager[bool]:
+    """`fan_out` runs calls one after another inside this block when `enabled`."""
+    return context_value(one_call_at_a_time, enabled)
 
 
 _pool: ThreadPoolExecutor | None = None

@@ -13,7 +13,6 @@ import contextvars
 import functools
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -144,16 +143,6 @@ def _log_calls_of(lm) -> None:
     lm.callbacks = [*lm.callbacks, UnitCallLog()]
 
 
-@contextmanager
-def _logging_calls_into(log: _CallLog):
-    """The LM calls made in this context (and in work it fans out with copied contexts) go to `log`."""
-    token = _UNIT_CALL_LOG.set(log)
-    try:
-        yield log
-    finally:
-        _UNIT_CALL_LOG.reset(token)
-
-
 class UnitWorker:
     """Builds the LMs, pipeline and scorer of a `UnitSpec` once, then runs units (thread-safe; one per process).
 
@@ -207,7 +196,7 @@ class UnitWorker:
         import dspy
 
         from agentinstruct.endpoint import CallStats, counting_calls, down_endpoints
-        from agentinstruct.fanout import calls_one_at_a_time
+        from agentinstruct.fanout import calls_one_at_a_time, context_value
         from agentinstruct.lm import EMBEDDED
         from agentinstruct.metrics import record_view
         from agentinstruct.records import make_failure, make_record
@@ -219,7 +208,7 @@ class UnitWorker:
         with (
             counting_calls(stats),
             calls_one_at_a_time(self.spec.generator.model == EMBEDDED),
-            _logging_calls_into(log),
+            context_value(_UNIT_CALL_LOG, log),  # where the LMs report this unit's calls (`_log_calls_of`)
             # No LM history: the unit's trace keeps each call, and a history would grow with the run. No DSPy trace
             # either: its default is a list every predictor call appends to (10,000 calls' inputs and outputs), and
             # while it is a list `fan_out` runs a unit's independent calls one after another (as an optimizer needs).

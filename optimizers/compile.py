@@ -170,6 +170,14 @@ def as_examples(seeds: Sequence[Seed], random_seed: int, refine_rounds: int, dra
     ]
 
 
+def every_draw(examples: Sequence[dspy.Example], draws: int) -> list[dspy.Example]:
+    """Each example's first `draws` plans (examples of draw 0 in, `draws` times as many out): what the plan and
+    decoding optimizers measure a program on."""
+    return [
+        example.copy(draw=draw).with_inputs(*example.inputs().keys()) for draw in range(draws) for example in examples
+    ]
+
+
 class EverySeedBootstrap(dspy.BootstrapFewShot):
     """BootstrapFewShot that traces every train seed instead of stopping after `max_bootstrapped_demos` successes.
 

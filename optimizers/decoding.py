@@ -66,11 +66,9 @@ class DecodingOptimizer:
         """Every trial: stage, temperature (None: the LM's own), train pairs, passed, pass rate, and whether kept."""
 
     def compile(self, student: Any, *, trainset: Sequence[dspy.Example]) -> Any:
-        examples = [
-            example.copy(draw=draw).with_inputs(*example.inputs().keys())
-            for draw in range(self.draws)
-            for example in trainset
-        ]
+        from agentinstruct.optimizers.compile import every_draw
+
+        examples = every_draw(trainset, self.draws)
         self.table = []
         best = student.deepcopy()
         try:

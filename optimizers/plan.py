@@ -108,11 +108,12 @@ class PlanOptimizer:
         """Per transformation and instruction type: train pairs, passed, smoothed rate and learned weight."""
 
     def compile(self, student: Any, *, trainset: Sequence[dspy.Example]) -> Any:
+        from agentinstruct.optimizers.compile import every_draw
         from agentinstruct.programs.pipeline import PlanWeights
 
         skill = student.skill
         transformations, types, overall = Tally(), Tally(), Tally()
-        for example in self._examples(trainset):
+        for example in every_draw(trainset, self.draws):
             prediction = student(**example.inputs())
             self.metric(example, prediction)
             scores, _ = self.metric.last_details
@@ -145,11 +146,3 @@ class PlanOptimizer:
         program = student.deepcopy()
         program.plan_weights = PlanWeights(weights["transformation"], weights["instruction_type"])
         return program
-
-    def _examples(self, trainset: Sequence[dspy.Example]) -> list[dspy.Example]:
-        """Each train seed's first `draws` plans (the trainset holds draw 0 of each)."""
-        return [
-            example.copy(draw=draw).with_inputs(*example.inputs().keys())
-            for draw in range(self.draws)
-            for example in trainset
-        ]
