@@ -7,6 +7,7 @@ Both take the same `UnitSpec` and the same tasks and yield the same outcome dict
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
@@ -109,14 +110,18 @@ class RayBackend:
             fn_constructor_kwargs={"spec": self.spec.as_dict(), "plan": ray.put((positions, seeds))},
             num_cpus=min(1.0, _available_cpus(ray) / self.actors),
         )
+        threads_before = set(threading.enumerate())
         rows = iter(dataset.iter_rows())
         try:
             for row in rows:
                 yield _outcome_from_row(row)
         finally:
-            # Closing the row iterator shuts Ray Data's streaming executor down now, before `close` shuts Ray down:
-            # an executor thread still running after `ray.shutdown()` makes Ray end the process with exit code 1.
+            # A Ray Data thread still running after `ray.shutdown()` makes Ray end the whole process with exit code 1
+            # ("The core worker has already been shutdown"). Closing the row iterator tells the streaming executor
+            # and the row fetchers to stop, but a fetcher waiting for a unit still in flight only notices once its
+            # wait returns, and the executor gives its own thread 2 s: wait for them here, before `close`.
             rows.close()
+            _join_ray_data_threads(threads_before)
 
     def close(self) -> None:
         if self.started_here:
@@ -133,6 +138,21 @@ def require_ray():
             "--backend ray needs Ray: pip install 'agentinstruct[ray]' (or pip install 'ray[data]')"
         ) from None
     return ray
+
+
+RAY_DATA_THREADS = ("StreamingExecutor-", "iter_threaded")
+"""Names of the threads Ray Data starts per iteration that call into Ray and end once the iteration is closed (its
+block prefetcher parks without calling Ray, and lives on)."""
+
+
+def _join_ray_data_threads(threads_before: set[threading.Thread], timeout: float = 60.0) -> None:
+    """Wait (at most `timeout` in all) for the Ray Data threads started since `threads_before` to end."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    for thread in set(threading.enumerate()) - threads_before:
+        if thread.name.startswith(RAY_DATA_THREADS):
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _available_cpus(ray) -> float:

@@ -116,6 +116,32 @@ def test_threads_and_ray_give_the_same_outputs(ray_address, text_seeds, tmp_path
         assert len(traces) == summary["units_run"]
 
 
+def test_a_ray_run_stopped_early_leaves_no_ray_data_thread_behind(
+    ray_address, text_seeds, tmp_path, mlflow_uri, monkeypatch
+):
+    """The driver stops reading once it has --n records while units are still in flight; Ray Data's threads must have
+    ended when the backend closes, since one still calling into Ray after `ray.shutdown()` makes Ray exit the process
+    with code 1 (it did in CI: a rerun that had written everything came back with exit 1)."""
+    import threading
+
+    from agentinstruct import backends
+
+    before = set(threading.enumerate())
+    alive_at_close = []
+    close = backends.RayBackend.close
+
+    def recording_close(self):
+        alive_at_close.extend(t.name for t in set(threading.enumerate()) - before if t.is_alive())
+        close(self)
+
+    monkeypatch.setattr(backends.RayBackend, "close", recording_close)
+    with StubOpenAI(latency=0.3) as stub:
+        args = _args(stub.base_url, tmp_path / "out", 2, text_seeds, "--backend", "ray", "--ray-address", ray_address)
+        assert main(args) == 0
+    assert alive_at_close and not [name for name in alive_at_close if name.startswith(backends.RAY_DATA_THREADS)]
+    assert len(datasets.load_from_disk(str(tmp_path / "out"))["train"]) == 2
+
+
 def test_ray_backend_without_ray_is_one_line(text_seeds, tmp_path):
     script = "import sys; sys.modules['ray'] = None; from agentinstruct.cli import main; sys.exit(main(sys.argv[1:]))"
     result = subprocess.run(
