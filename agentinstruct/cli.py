@@ -172,7 +172,7 @@ def format_summary(summary) -> str:
             if summary.failures
             else ""
         )
-        + (f"; outputs sampled again: {_counts(summary.resampled)}" if summary.resampled else ""),
+        + (f"; outputs sampled again or screened out: {_counts(summary.resampled)}" if summary.resampled else ""),
         f"rejected        {summary.rejected}"
         + (
             f"  ({', '.join(f'{k}: {v}' for k, v in sorted(summary.rejected_by_reason.items()))})"

@@ -244,7 +244,8 @@ class GenerateSummary:
     """Endpoint calls given up after their last attempt, per reason (each is an lm_error in the failures table)."""
     resampled: dict[str, int] = field(default_factory=dict)
     """Stage outputs of this run that were unusable and sampled again, per reason (not failures: the stage went on;
-    a stage whose last sample is unusable too is in `failures`)."""
+    a stage whose last sample is unusable too is in `failures`), and `screened_instruction`: instructions a program
+    that screens them dropped before refining or answering them."""
     peak_inflight: int = 0
     """Most endpoint calls in flight at once in this process (the threads backend; Ray actors count their own)."""
     traces_logged: int = 0
@@ -277,7 +278,8 @@ class _Totals:
     retries: Counter = field(default_factory=Counter)
     gave_up: Counter = field(default_factory=Counter)
     resampled: Counter = field(default_factory=Counter)
-    """Stage outputs that were unusable and sampled again, by reason (the stage's later sample was used or failed)."""
+    """Stage outputs that were unusable and sampled again, by reason (the stage's later sample was used or failed),
+    and instructions screened out."""
     judge_calls: int = 0
     judge_parse_failures: int = 0
     tokens_by_model: dict[str, list[int]] = field(default_factory=dict)

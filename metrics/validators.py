@@ -75,6 +75,9 @@ class Validator:
     name: str
     check: Check
     demo_check: Check | None = None
+    instruction_only: bool = False
+    """The check reads only the passage and the instruction, never the response: it can judge an instruction before
+    any answer is written (a program that screens its instructions runs these at the instruction stage)."""
 
 
 def _empty(view: PairView) -> str | None:

@@ -1,16 +1,23 @@
-"""`--optimizer decoding`: pick each pipeline stage's sampling temperature by the pairs it makes.
+"""`--optimizer decoding`: pick how each pipeline stage samples by the pairs it makes.
 
 Every stage samples at the LM's temperature (0.7 by default), which suits a capable model asked for varied data. A
 270M model sampling at 0.7 wanders: its answers add details the passage never gave and drift off the question, the
 validators' commonest rejections. Diversity comes mostly from the plan (transformation, instruction types, goals)
 and the seeds, not from the sampling of each stage, so a stage may well do better decoding closer to greedy.
 
-This optimizer measures that rather than assuming it: a coordinate search over the stages, last first, where each
-candidate temperature of a stage is run on the train seeds beside the current program and kept when it makes more
-pairs that pass the validators, at a pass rate no lower. The response stage goes first because trying it is
-cheapest: the earlier stages' requests are unchanged, so they come from DSPy's cache and only the answers are new.
-When the call budget runs out the search stops and keeps what it has found. Only `StageTemperatures` change; every
-prompt, demo and plan weight stays.
+Many rejected pairs are lost before the answer: an instruction off its passage, or malformed, fails however it is
+answered. Screening instructions (`AgentInstructPipeline.screen_instructions`) is best-of-N sampling with the skill's
+instruction-only validators as the reward: such instructions are dropped or sampled again before a refinement or an
+answer is spent on them.
+
+This optimizer measures both rather than assuming them. The screen is tried first: it changes no request of an
+instruction that passes, so most of its trial comes from DSPy's cache. Then a coordinate search over the stages'
+temperatures, last stage first, where each candidate temperature of a stage is run on the train seeds beside the
+current program. A candidate is kept when it makes more pairs that pass the validators, at a pass rate no lower.
+The response stage goes first in the search because trying it is cheapest: the earlier stages' requests are
+unchanged, so they come from DSPy's cache and only the answers are new. When the call budget runs out the search
+stops and keeps what it has found. Only the screen and `StageTemperatures` change; every prompt, demo and plan
+weight stays.
 """
 
 from __future__ import annotations
@@ -48,12 +55,16 @@ class Trial:
 
 
 class DecodingOptimizer:
-    """Coordinate search of per-stage sampling temperatures on the train seeds (see the module docstring).
+    """The instruction screen, then a coordinate search of per-stage sampling temperatures, on the train seeds (see
+    the module docstring).
 
     Args:
         metric: The compile run's `CompositeMetric` (its `last_details` are the per-pair validator results).
         draws: Plans per train seed each candidate is measured on.
         temperatures: Candidate temperatures per stage, beside the LM's own.
+
+    Before the temperatures it tries screening instructions (`AgentInstructPipeline.screen_instructions`, best-of-N
+    with the skill's instruction-only validators as the reward) when the skill has such validators.
     """
 
     TABLE_ARTIFACT = "decoding/trials.json"
@@ -63,7 +74,8 @@ class DecodingOptimizer:
         self.draws = draws
         self.temperatures = tuple(temperatures)
         self.table: list[dict[str, Any]] = []
-        """Every trial: stage, temperature (None: the LM's own), train pairs, passed, pass rate, and whether kept."""
+        """Every trial: the stage changed, the candidate's temperature there (None: the LM's own) and whether it
+        screens instructions, train pairs, passed, pass rate, and whether kept."""
 
     def compile(self, student: Any, *, trainset: Sequence[dspy.Example]) -> Any:
         from agentinstruct.optimizers.compile import every_draw
@@ -73,16 +85,23 @@ class DecodingOptimizer:
         best = student.deepcopy()
         try:
             best_trial = self._trial(best, examples)
-            self._record("(start)", None, best_trial, kept=True)
-            for stage in SEARCH_ORDER:
-                for temperature in self.temperatures:
-                    candidate = best.deepcopy()
+            self._record("(start)", best, best_trial, kept=True)
+            # Screening first: it changes no request of an instruction that passes, so most of its pairs come from
+            # DSPy's cache, and it drops the pairs the metric would reject for their instruction alone.
+            screens = any(v.instruction_only for v in best.skill.validators) and not best.screen_instructions
+            candidates = [("instruction_generation", None)] if screens else []
+            candidates += [(stage, temperature) for stage in SEARCH_ORDER for temperature in self.temperatures]
+            for stage, temperature in candidates:
+                candidate = best.deepcopy()
+                if temperature is None:
+                    candidate.screen_instructions = True
+                else:
                     candidate.stage_temperatures = best.stage_temperatures.with_stage(stage, temperature)
-                    trial = self._trial(candidate, examples)
-                    won = trial.beats(best_trial)
-                    self._record(stage, temperature, trial, kept=won)
-                    if won:
-                        best, best_trial = candidate, trial
+                trial = self._trial(candidate, examples)
+                won = trial.beats(best_trial)
+                self._record(stage, candidate, trial, kept=won)
+                if won:
+                    best, best_trial = candidate, trial
         except BudgetExhausted:
             # What was found within the budget stands; the never-worse gate still decides whether it is kept.
             if not self.table:
@@ -109,11 +128,12 @@ class DecodingOptimizer:
             raise BudgetExhausted("the LM-call budget ran out during a trial")
         return trial
 
-    def _record(self, stage: str, temperature: float | None, trial: Trial, *, kept: bool) -> None:
+    def _record(self, stage: str, program: Any, trial: Trial, *, kept: bool) -> None:
         self.table.append(
             {
                 "stage": stage,
-                "temperature": temperature,
+                "temperature": program.stage_temperatures.temperatures.get(stage),
+                "screen_instructions": program.screen_instructions,
                 "train_pairs": trial.pairs,
                 "train_passed": trial.passed,
                 "pass_rate": round(trial.pass_rate, 4),

@@ -134,6 +134,9 @@ STAGE_TEMPERATURES_KEY = "stage_temperatures"
 
 STAGES = ("transformation", "instruction_generation", "refinement", "response")
 
+SCREEN_KEY = "screen_instructions"
+"""Where a program's state says it screens its instructions (absent when it does not)."""
+
 
 @dataclass(frozen=True)
 class StageTemperatures:
@@ -261,6 +264,11 @@ class AgentInstructPipeline(dspy.Module):
         self.stage_temperatures = StageTemperatures()
         """The sampling temperature of each stage: part of the program's state, the LM's own until an optimizer
         (`optimizers.decoding.DecodingOptimizer`) picks others."""
+        self.screen_instructions = False
+        """Best-of-N instructions: check each generated or refined instruction with the skill's instruction-only
+        validators (`Validator.instruction_only`) before anything is spent on it; an agent output none of whose
+        instructions pass is sampled again, a refinement round whose edit fails is undone. Part of the program's
+        state, off until an optimizer (`optimizers.decoding.DecodingOptimizer`) finds that it pays."""
         self._response_takes_type = "instruction_type" in inspect.signature(type(self.response).forward).parameters
 
     @property
@@ -293,29 +301,37 @@ class AgentInstructPipeline(dspy.Module):
         return Plan(transformation, types, goals, rng.randrange(2**31))
 
     def dump_state(self, json_mode: bool = True) -> dict:
-        """DSPy's state of every predictor, the plan weights when they are not uniform and the stage temperatures when
-        any is set (so a program that never had them keeps its state, and its `program_id`)."""
+        """DSPy's state of every predictor, the plan weights when they are not uniform, the stage temperatures when
+        any is set and the screen when it is on (so a program that never had them keeps its state, and its
+        `program_id`)."""
         state = super().dump_state(json_mode=json_mode)
         if not self.plan_weights.uniform:
             state[PLAN_WEIGHTS_KEY] = self.plan_weights.as_state()
         if self.stage_temperatures.temperatures:
             state[STAGE_TEMPERATURES_KEY] = self.stage_temperatures.as_state()
+        if self.screen_instructions:
+            state[SCREEN_KEY] = True
         return state
 
     def load_state(self, state: dict, **kwargs: Any) -> None:
-        """Load DSPy's state of every predictor, the plan weights (uniform when the state has none) and the stage
-        temperatures (the LM's own when it has none).
+        """Load DSPy's state of every predictor, the plan weights (uniform when the state has none), the stage
+        temperatures (the LM's own when it has none) and whether instructions are screened (not when it does not say).
 
         Raises:
             ValueError: The plan weights name a transformation or instruction type the skill lacks, or are not
-                positive numbers; the stage temperatures name an unknown stage or are not from 0 to 2.
+                positive numbers; the stage temperatures name an unknown stage or are not from 0 to 2; the screen
+                setting is not a boolean.
         """
         state = dict(state)
         weights = PlanWeights.from_state(state.pop(PLAN_WEIGHTS_KEY, None), self._skill)
         temperatures = StageTemperatures.from_state(state.pop(STAGE_TEMPERATURES_KEY, None))
+        screen = state.pop(SCREEN_KEY, False)
+        if not isinstance(screen, bool):
+            raise ValueError(f"'{SCREEN_KEY}' must be true or false, got {screen!r}")
         super().load_state(state, **kwargs)
         self.plan_weights = weights
         self.stage_temperatures = temperatures
+        self.screen_instructions = screen
 
     def forward(
         self, seed: str, seed_id: str = "", draw: int = 0, random_seed: int = 0, refine_rounds: int = 1
@@ -423,10 +439,12 @@ class AgentInstructPipeline(dspy.Module):
         context = {"transformation": transformation, "instruction_type": instruction_type}
         outcome = _run_or_fail(
             "instruction_generation",
-            lambda cfg: (
+            lambda cfg: self._screened(
+                passage,
                 self.instruction_generation(
                     passage=passage, instruction_type=instruction_type, config=cfg, transformation=transformation
-                ).instructions
+                ).instructions,
+                discarded,
             ),
             context,
             config=self.stage_temperatures.config("instruction_generation", config),
@@ -454,7 +472,9 @@ class AgentInstructPipeline(dspy.Module):
                 attempts=1,
                 discarded=discarded,
                 required=("passage", "instruction"),
-                reject=lambda edit, p=final_passage: _broken_refinement(edit, p),
+                reject=lambda edit, p=final_passage: (
+                    _broken_refinement(edit, p) or self.screen_failure(edit.passage, edit.instruction)
+                ),
             )
             if isinstance(refined, StageFailure):
                 # The instruction as it was is still a valid pair: the failed round is reported and undone.
@@ -463,6 +483,40 @@ class AgentInstructPipeline(dspy.Module):
             final_passage, final_instruction = refined.passage, refined.instruction
             goals.append(goal)
         return final_passage, final_instruction, goals, undone
+
+    def screen_failure(self, passage: str, instruction: str) -> str | None:
+        """Why the skill's instruction-only validators reject `instruction` on `passage` ("name: reason"), or None;
+        always None when the program does not screen. They see the pair as the metric will (the skill's user turn),
+        with no answer yet."""
+        if not self.screen_instructions:
+            return None
+        user = {"role": "user", "content": self._skill.user_turn.build(passage, instruction)}
+        view = self._skill.view([user, {"role": "assistant", "content": ""}], passage.strip())
+        for validator in self._skill.validators:
+            if validator.instruction_only:
+                reason = validator.check(view)
+                if reason:
+                    return f"{validator.name}: {reason}"
+        return None
+
+    def _screened(self, passage: str, instructions: list[str], discarded: list[str]) -> list[str]:
+        """The instructions that pass the screen (all of them when the program does not screen); each one dropped is
+        counted in `discarded` as `screened_instruction`.
+
+        Raises:
+            InvalidOutput: None passes, so the agent's output is sampled again.
+        """
+        kept, reasons = [], []
+        for instruction in instructions:
+            reason = self.screen_failure(passage, instruction)
+            if reason:
+                reasons.append(reason)
+            else:
+                kept.append(instruction)
+        if instructions and not kept:
+            raise InvalidOutput(f"every instruction failed the screen ({'; '.join(reasons)})")
+        discarded += ["screened_instruction"] * len(reasons)
+        return kept
 
 
 def _run_or_fail(stage: str, call, context: dict[str, str], **checks):

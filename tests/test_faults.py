@@ -353,7 +353,7 @@ def test_a_run_that_kept_no_pair_still_leaves_a_dataset_that_loads(text_seeds, t
     assert summary["resampled"]["parse_failure"] == 2 * summary["failures_by_reason"]["parse_failure"]
     unparseable = summary["resampled"]["parse_failure"] + summary["failures_by_reason"]["parse_failure"]
     assert summary["parse_failure_rate"] == pytest.approx(unparseable / summary["lm_calls"])
-    assert f"outputs sampled again: parse_failure {summary['resampled']['parse_failure']}" in printed
+    assert f"outputs sampled again or screened out: parse_failure {summary['resampled']['parse_failure']}" in printed
     rows = datasets.load_from_disk(str(out))["train"]
     assert len(rows) == 0 and "messages" in rows.column_names
     assert len(datasets.load_dataset("parquet", data_dir=str(out / "failures"))["train"]) > 0

@@ -143,8 +143,10 @@ def test_the_decoding_optimizer_cools_the_stage_whose_hot_samples_fail(text_seed
         compiled = optimizer.compile(student, trainset=as_examples(seeds, 0, 1))
     assert compiled.stage_temperatures.as_state() == {"response": 0.0}
     assert student.stage_temperatures == StageTemperatures() and program_id(compiled) != program_id(student)
-    start, *trials = optimizer.table
+    start, screen, *trials = optimizer.table
     assert start["stage"] == "(start)" and start["train_pairs"] > 0 and start["train_passed"] == 0
+    # the screen is tried first; the echo engine's instructions all pass it, so it changes nothing and is not kept
+    assert screen["screen_instructions"] and not screen["kept"] and not compiled.screen_instructions
     kept = [row for row in trials if row["kept"]]
     assert [(row["stage"], row["temperature"]) for row in kept] == [("response", 0.0)]
     assert kept[0]["train_passed"] == kept[0]["train_pairs"] > 0

@@ -111,9 +111,9 @@ def _wrong_arithmetic(view: PairView) -> str | None:
 
 
 VALIDATORS: tuple[Validator, ...] = (
-    Validator("no_question", no_question),
-    Validator("malformed_instruction", _malformed),
-    Validator("copies_demo", partial(copies_demo, skill="analytical_reasoning")),
+    Validator("no_question", no_question, instruction_only=True),
+    Validator("malformed_instruction", _malformed, instruction_only=True),
+    Validator("copies_demo", partial(copies_demo, skill="analytical_reasoning"), instruction_only=True),
     Validator("no_final_answer", _no_final_answer),
     Validator("mcq_answer_not_one_option", _mcq_answer_not_one_option),
     Validator("no_reasoning_steps", _no_reasoning_steps),

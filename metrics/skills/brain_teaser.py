@@ -110,8 +110,8 @@ def _wrong_arithmetic(view: PairView) -> str | None:
 
 VALIDATORS: tuple[Validator, ...] = (
     Validator("not_a_puzzle", _not_a_puzzle),
-    Validator("malformed_instruction", _malformed),
-    Validator("copies_demo", partial(copies_demo, skill="brain_teaser")),
+    Validator("malformed_instruction", _malformed, instruction_only=True),
+    Validator("copies_demo", partial(copies_demo, skill="brain_teaser"), instruction_only=True),
     Validator("answer_not_first", _answer_not_first),
     Validator("no_explanation", _no_explanation),
     Validator("wrong_arithmetic", _wrong_arithmetic),

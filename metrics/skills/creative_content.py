@@ -579,7 +579,7 @@ def _invented_figures(view: PairView) -> str | None:
 
 
 VALIDATORS: tuple[Validator, ...] = (
-    Validator("malformed_instruction", malformed_instruction),
+    Validator("malformed_instruction", malformed_instruction, instruction_only=True),
     Validator("copies_demo", partial(copies_worked_example, skill=SKILL)),
     Validator("no_creative_form", _no_creative_form),
     Validator("unconstrained", _unconstrained),

@@ -816,7 +816,7 @@ def _bad_arithmetic(view: PairView) -> str | None:
 
 
 VALIDATORS: tuple[Validator, ...] = (
-    Validator("malformed_instruction", malformed_instruction),
+    Validator("malformed_instruction", malformed_instruction, instruction_only=True),
     Validator("copies_demo", partial(copies_worked_example, skill=SKILL)),
     Validator("source_not_structured", _source_not_structured),
     Validator("no_writing_task", _no_writing_task),

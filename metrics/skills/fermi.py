@@ -134,9 +134,9 @@ def _malformed(view: PairView) -> str | None:
 
 
 VALIDATORS: tuple[Validator, ...] = (
-    Validator("no_question", _not_an_estimation_question),
-    Validator("malformed_instruction", _malformed),
-    Validator("copies_demo", partial(copies_demo, skill="fermi")),
+    Validator("no_question", _not_an_estimation_question, instruction_only=True),
+    Validator("malformed_instruction", _malformed, instruction_only=True),
+    Validator("copies_demo", partial(copies_demo, skill="fermi"), instruction_only=True),
     Validator("no_assumptions", _no_assumptions),
     Validator("no_calculation", _no_calculation),
     Validator("wrong_arithmetic", _wrong_fermi_arithmetic),

@@ -221,8 +221,8 @@ def _wrong_example_arithmetic(view: PairView) -> str | None:
 
 VALIDATORS: tuple[Validator, ...] = (
     Validator("no_worked_examples", _no_worked_examples),
-    Validator("malformed_instruction", _malformed),
-    Validator("copies_demo", partial(copies_demo, skill="few_shot_reasoning")),
+    Validator("malformed_instruction", _malformed, instruction_only=True),
+    Validator("copies_demo", partial(copies_demo, skill="few_shot_reasoning"), instruction_only=True),
     Validator("wrong_example_arithmetic", _wrong_example_arithmetic),
     Validator("format_not_followed", _format_not_followed),
     Validator("continues_examples", _continues_examples),

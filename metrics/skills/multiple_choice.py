@@ -218,9 +218,9 @@ def _two_options_stated(view: PairView) -> str | None:
 
 
 VALIDATORS: tuple[Validator, ...] = (
-    Validator("no_question", no_question),
-    Validator("malformed_instruction", _malformed_question),
-    Validator("copies_demo", partial(copies_demo, skill="multiple_choice")),
+    Validator("no_question", no_question, instruction_only=True),
+    Validator("malformed_instruction", _malformed_question, instruction_only=True),
+    Validator("copies_demo", partial(copies_demo, skill="multiple_choice"), instruction_only=True),
     Validator("option_count", _option_count),
     Validator("duplicate_options", _duplicate_options),
     Validator("answer_not_an_option", _answer_not_an_option),

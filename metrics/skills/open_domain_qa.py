@@ -131,9 +131,9 @@ def _unnamed_subject(view: PairView) -> str | None:
 
 
 VALIDATORS: tuple[Validator, ...] = (
-    Validator("no_question", no_question),
-    Validator("malformed_instruction", malformed_instruction),
-    Validator("copies_demo", partial(copies_demo, skill="open_domain_qa")),
+    Validator("no_question", no_question, instruction_only=True),
+    Validator("malformed_instruction", malformed_instruction, instruction_only=True),
+    Validator("copies_demo", partial(copies_demo, skill="open_domain_qa"), instruction_only=True),
     Validator("refers_to_source", _refers_to_source),
     Validator("unnamed_subject", _unnamed_subject),
     Validator("answer_refers_to_source", _answer_refers_to_source),

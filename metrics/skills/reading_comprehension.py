@@ -19,10 +19,10 @@ from agentinstruct.metrics.validators import (
 )
 
 VALIDATORS: tuple[Validator, ...] = (
-    Validator("no_question", no_question),
-    Validator("malformed_instruction", malformed_instruction),
-    Validator("copies_demo", partial(copies_demo, skill="reading_comprehension")),
-    Validator("off_topic", off_topic, partial(off_topic, min_share=0.5)),
+    Validator("no_question", no_question, instruction_only=True),
+    Validator("malformed_instruction", malformed_instruction, instruction_only=True),
+    Validator("copies_demo", partial(copies_demo, skill="reading_comprehension"), instruction_only=True),
+    Validator("off_topic", off_topic, partial(off_topic, min_share=0.5), instruction_only=True),
     Validator("copies_passage", copies_passage),
     Validator("invented_details", invented_details),
     Validator("misplaced_fact", misplaced_fact),

@@ -141,7 +141,7 @@ def _extra_text(view: PairView) -> str | None:
 
 
 VALIDATORS: tuple[Validator, ...] = (
-    Validator("malformed_instruction", malformed_instruction),
+    Validator("malformed_instruction", malformed_instruction, instruction_only=True),
     Validator("copies_demo", partial(copies_demo_source, skill="text_classification")),
     Validator("no_label_set", _no_label_set),
     Validator("bad_label_set", _bad_label_set),

@@ -307,7 +307,7 @@ def copies_demo_source(view: PairView, skill: str) -> str | None:
 
 
 VALIDATORS: tuple[Validator, ...] = (
-    Validator("malformed_instruction", malformed_instruction),
+    Validator("malformed_instruction", malformed_instruction, instruction_only=True),
     Validator("copies_demo", partial(copies_demo_source, skill="text_extraction")),
     Validator("format_unparsable", _format_unparsable),
     Validator("missing_keys", _missing_keys),
