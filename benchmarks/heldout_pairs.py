@@ -10,7 +10,9 @@ pair as compile does (validators, plus the model checks on the embedded model), 
 draw) to `--rows` as it finishes: a run that is stopped (a `timeout` under the embedded lock) loses at most one
 seed-draw, and the next run skips what the file holds. It prints the paired comparison (validator pass rate, 95%
 bootstrap interval over seed-draws), Vendi score and instruction-type entropy of both sides over everything in the
-file. Responses of draws compile already made come from DSPy's cache when it is the same cache.
+file: over all pairs, and at the same number of pairs a side (the larger side's figures are means over random subsets
+of the smaller one's size), since both grow with the number of pairs. Responses of draws compile already made come
+from DSPy's cache when it is the same cache.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def main() -> None:
     from agentinstruct.metrics import CompositeMetric, Embedder
     from agentinstruct.metrics.lm_checks import embedded_lm_checks
     from agentinstruct.optimizers import load_program, program_metadata, program_skills
-    from agentinstruct.optimizers.compile import _diversity, _rows, as_examples
+    from agentinstruct.optimizers.compile import DIVERSITY, _diversity, _rows, as_examples
     from agentinstruct.optimizers.gate import compare
     from agentinstruct.programs import AgentInstructPipeline, get_skill
     from agentinstruct.seeds import load_seeds, seeds_path
@@ -82,13 +84,15 @@ def main() -> None:
     }
     comparison = compare(sides["baseline"], sides["compiled"], seed=metadata.get("seed", 0))
     embedder = Embedder()
-    diversity = {name: _diversity(side, embedder) for name, side in sides.items()}
+    size = min(comparison.baseline_pairs, comparison.compiled_pairs)
     print(f"\n{args.program}: {len(seeds)} held-out seeds, {comparison.examples} seed-draws")
     print(f"pairs a side               {comparison.baseline_pairs} / {comparison.compiled_pairs}")
     print(f"validator pass rate        {comparison.describe()}")
-    for key in ("vendi_score", "instruction_type_entropy"):
-        before, after = (diversity[name].get(key, 0.0) for name in ("baseline", "compiled"))
-        print(f"{key:<26} {before:.2f} -> {after:.2f} ({after / before if before else 0:.2f}x)")
+    for label, measured_at in (("all pairs", None), (f"at {size} pairs a side", size)):
+        diversity = {name: _diversity(side, embedder, measured_at) for name, side in sides.items()}
+        for key in DIVERSITY:
+            before, after = (diversity[name].get(key, 0.0) for name in ("baseline", "compiled"))
+            print(f"{key:<26} {before:.2f} -> {after:.2f} ({after / before if before else 0:.2f}x), {label}")
 
 
 if __name__ == "__main__":

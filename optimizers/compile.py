@@ -230,15 +230,55 @@ def evaluate(
     )
 
 
-def _diversity(rows: list[dict[str, Any]], embedder: Any) -> dict[str, float]:
-    """Vendi score and instruction-type entropy of an evaluation's pairs (what `generate` reports for a dataset)."""
+DIVERSITY = ("vendi_score", "instruction_type_entropy")
+"""The diversity figures of an `Evaluation`: compared between two programs at the same number of pairs."""
+
+DIVERSITY_SUBSETS = 20
+"""Random subsets a larger evaluation's diversity is averaged over when it is measured at a smaller one's size."""
+
+
+def _diversity(rows: list[dict[str, Any]], embedder: Any, size: int | None = None, seed: int = 0) -> dict[str, float]:
+    """Vendi score and instruction-type entropy of an evaluation's pairs (what `generate` reports for a dataset); with
+    `size` below the pair count, their means over `DIVERSITY_SUBSETS` random subsets of `size` pairs."""
+    import numpy as np
+
     from agentinstruct.metrics import dataset_diversity
 
     pairs = [row for row in rows if "failed_stage" not in row]
     if embedder is None or not pairs:
         return {}
     texts = [f"{row['instruction']}\n{row['response']}" for row in pairs]
-    return dataset_diversity(embedder.embed(texts), texts, instruction_type=[row["instruction_type"] for row in pairs])
+    types = [row["instruction_type"] for row in pairs]
+    vectors = embedder.embed(texts)
+    if size is None or size >= len(pairs):
+        return dataset_diversity(vectors, texts, instruction_type=types)
+    rng = np.random.default_rng(seed)
+    subsets = [rng.choice(len(pairs), size, replace=False) for _ in range(DIVERSITY_SUBSETS)]
+    figures = [
+        dataset_diversity(vectors[i], [texts[j] for j in i], instruction_type=[types[j] for j in i]) for i in subsets
+    ]
+    return {name: float(np.mean([f[name] for f in figures])) for name in figures[0]}
+
+
+def at_equal_size(a: Evaluation, b: Evaluation, embedder: Any, seed: int = 0) -> tuple[Evaluation, Evaluation]:
+    """`a` and `b` with their Vendi score and instruction-type entropy measured on as many pairs each: the smaller
+    one's count (the larger's figures are means over random subsets of that size).
+
+    Both figures grow with the number of pairs (a Vendi score is at most the pair count, an entropy at most its
+    logarithm), so measured as they stand, a program that makes fewer pairs, say by dropping the ones it would get
+    wrong, looks less diverse for that alone."""
+    size = min(sum("failed_stage" not in row for row in e.rows) for e in (a, b))
+    measured = []
+    for evaluation in (a, b):
+        figures = _diversity(evaluation.rows, embedder, size, seed)
+        measured.append(
+            replace(
+                evaluation,
+                vendi_score=figures.get("vendi_score", evaluation.vendi_score),
+                instruction_type_entropy=figures.get("instruction_type_entropy", evaluation.instruction_type_entropy),
+            )
+        )
+    return measured[0], measured[1]
 
 
 def _rows(example: dspy.Example, prediction: Any, scores: Sequence[Any]) -> list[dict[str, Any]]:
@@ -497,7 +537,8 @@ def _compile_program(config: CompileConfig, show_progress: bool) -> CompileResul
                 pipeline, valset, metric_factory, label="baseline", show_progress=show_progress, embedder=embedder
             )
         mlflow.log_dict({"train": [s.seed_id for s in train], "heldout": [s.seed_id for s in val]}, "split.json")
-        mlflow.log_metrics(baseline.as_metrics("baseline"))
+        # Its diversity is logged beside the compiled program's, once both are measured at the same number of pairs.
+        mlflow.log_metrics({k: v for k, v in baseline.as_metrics("baseline").items() if not k.endswith(DIVERSITY)})
         mlflow.log_dict(baseline.rows, "heldout/baseline.json")
         _say(
             show_progress,
@@ -550,6 +591,7 @@ def _compile_program(config: CompileConfig, show_progress: bool) -> CompileResul
                     show_progress=show_progress,
                     embedder=embedder,
                 )
+                dev_before, dev_after = at_equal_size(dev_before, dev_after, embedder, config.seed)
             else:  # nothing to decide: the candidate is the uncompiled program, or the optimizer gave up
                 dev_before = dev_after = Evaluation(0, 0, 0, 0.0, 0.0, 0.0)
             decision = decide(dev_before, dev_after, changed=changed, finished=finished, seed=config.seed)
@@ -558,8 +600,10 @@ def _compile_program(config: CompileConfig, show_progress: bool) -> CompileResul
                 compiled, valset, metric_factory, label="compiled", show_progress=show_progress, embedder=embedder
             )
         heldout = compare(baseline.rows, compiled_eval.rows, seed=config.seed)
+        baseline, compiled_eval = at_equal_size(baseline, compiled_eval, embedder, config.seed)
         mlflow.log_metrics(
             {
+                **{k: v for k, v in baseline.as_metrics("baseline").items() if k.endswith(DIVERSITY)},
                 **compiled_eval.as_metrics("compiled"),
                 **decision.comparison.as_metrics("dev"),
                 **heldout.as_metrics("heldout"),
@@ -689,8 +733,8 @@ def format_result(result: CompileResult) -> str:
         ("composite", "composite", "{:.3f}"),
         ("mean novelty", "mean_novelty", "{:.3f}"),
         ("judge overall (1-5)", "judge_overall", "{:.2f}"),
-        ("vendi score", "vendi_score", "{:.2f}"),
-        ("type entropy", "instruction_type_entropy", "{:.2f}"),
+        ("vendi score *", "vendi_score", "{:.2f}"),
+        ("type entropy *", "instruction_type_entropy", "{:.2f}"),
         ("pairs", "pairs", "{}"),
         ("failed stages", "failures", "{}"),
     ]
@@ -701,7 +745,9 @@ def format_result(result: CompileResult) -> str:
             continue
         shown = ["n/a" if value is None else fmt.format(value) for value in (before, after)]
         lines.append(f"{label:<24} {shown[0]:>10} {shown[1]:>10}")
+    size = min(result.baseline.pairs, result.compiled.pairs)
     lines += [
+        f"* at {size} pairs a side (the side with more pairs: the mean over {DIVERSITY_SUBSETS} random subsets)",
         f"optimizer               {result.optimizer} on {result.train_size} train seeds, {result.lm_calls} LM calls"
         + (
             f" of a {result.budget} budget" + (" (exhausted)" if result.budget_exhausted else "")

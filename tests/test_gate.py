@@ -153,3 +153,64 @@ def test_a_teachers_traces_become_the_demos_the_student_generates_with(text_seed
     prompts = [json.dumps(entry["messages"]) for entry in student.history]
     assert any("The passage states:" in prompt for prompt in prompts)
     assert program_metadata(program_file)["teacher_lm"] == "openai/teacher"
+
+
+class _OneHotEmbedder:
+    """Each distinct text its own orthogonal unit vector: n distinct pairs have a Vendi score of n."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+
+    def embed(self, texts):
+        import numpy as np
+
+        for text in texts:
+            self.index.setdefault(text, len(self.index))
+        vectors = np.zeros((len(texts), 512), dtype=np.float32)
+        for row, text in enumerate(texts):
+            vectors[row, self.index[text]] = 1.0
+        return vectors
+
+
+def _pairs(texts: list[str]) -> list[dict]:
+    return [
+        {"seed_id": f"s{i}", "draw": 0, "passed": True, "instruction_type": "ab"[i % 2], "instruction": t, "response": ""}
+        for i, t in enumerate(texts)
+    ]
+
+
+def _measured(texts: list[str]) -> Evaluation:
+    from agentinstruct.optimizers.compile import _diversity
+
+    rows = _pairs(texts)
+    figures = _diversity(rows, _OneHotEmbedder())
+    return Evaluation(
+        seeds=len(rows),
+        pairs=len(rows),
+        failures=0,
+        pass_rate=1.0,
+        mean_novelty=1.0,
+        composite=1.0,
+        vendi_score=figures["vendi_score"],
+        instruction_type_entropy=figures["instruction_type_entropy"],
+        rows=rows,
+    )
+
+
+def test_diversity_is_compared_at_the_same_number_of_pairs():
+    """A program that makes fewer pairs, all distinct, is as diverse as one that makes more: measured as they stand,
+    its Vendi score is lower for the count alone (a Vendi score is at most the number of pairs), and the gate refused
+    such a program on the embedded model. Fewer pairs that are copies of one another still count as less diverse."""
+    from agentinstruct.optimizers.compile import at_equal_size
+
+    embedder = _OneHotEmbedder()
+    many, fewer = _measured([f"pair {i}" for i in range(20)]), _measured([f"other {i}" for i in range(10)])
+    assert fewer.vendi_score < 0.9 * many.vendi_score  # as they stand
+    before, after = at_equal_size(many, fewer, embedder)
+    assert before.vendi_score == pytest.approx(after.vendi_score) == pytest.approx(10.0)
+    assert after.instruction_type_entropy >= 0.9 * before.instruction_type_entropy
+    assert (before.pass_rate, before.rows, after.pairs) == (many.pass_rate, many.rows, fewer.pairs)
+
+    copies = _measured(["the same pair"] * 10)
+    before, after = at_equal_size(many, copies, embedder)
+    assert after.vendi_score == pytest.approx(1.0) and before.vendi_score == pytest.approx(10.0)
