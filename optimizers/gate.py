@@ -6,7 +6,8 @@ seed and draw is one example; both programs see the same ones), and it counts on
 
 - the interval's lower bound is above zero, and
 - the compiled program's Vendi score and instruction-type entropy stay at least `DIVERSITY_FLOOR` of the baseline's
-  (a program that wins by writing one kind of pair is not better data).
+  (a program that wins by writing one kind of pair is not better data), both measured at the same number of pairs
+  a side (`optimizers.compile.at_equal_size`: they grow with the pair count).
 
 Why an interval and not a fixed margin: on the embedded model five compiles of the same program moved the held-out
 pass rate between 35% and 49% on 24 pairs; noise of that size depends on how many pairs were scored, and the
