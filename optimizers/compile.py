@@ -267,7 +267,7 @@ def at_equal_size(a: Evaluation, b: Evaluation, embedder: Any, seed: int = 0) ->
     Both figures grow with the number of pairs (a Vendi score is at most the pair count, an entropy at most its
     logarithm), so measured as they stand, a program that makes fewer pairs, say by dropping the ones it would get
     wrong, looks less diverse for that alone."""
-    size = min(sum("failed_stage" not in row for row in e.rows) for e in (a, b))
+    size = min(a.pairs, b.pairs)
     measured = []
     for evaluation in (a, b):
         figures = _diversity(evaluation.rows, embedder, size, seed)

@@ -145,3 +145,18 @@ def echo_lm():
     lm = dspy.LM("echo/fields", engine=FieldEchoEngine(), cache=False)
     with dspy.context(lm=lm):
         yield lm
+
+
+def assert_corrupt_state_refused(tmp_path: Path, skill: str, key: str, value, message: str) -> None:
+    """A saved program of `skill` whose state has `value` under `key` is refused on load with a `UserError` matching
+    `message` (one line at the CLI), not loaded half-way."""
+    import json
+
+    from agentinstruct.errors import UserError
+    from agentinstruct.optimizers import load_program, save_program
+    from agentinstruct.programs import AgentInstructPipeline, get_skill
+
+    path = save_program(AgentInstructPipeline(get_skill(skill)), tmp_path / "program.json")
+    path.write_text(json.dumps({**json.loads(path.read_text()), key: value}))
+    with pytest.raises(UserError, match=message):
+        load_program(AgentInstructPipeline(get_skill(skill)), path)

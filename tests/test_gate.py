@@ -174,7 +174,14 @@ class _OneHotEmbedder:
 
 def _pairs(texts: list[str]) -> list[dict]:
     return [
-        {"seed_id": f"s{i}", "draw": 0, "passed": True, "instruction_type": "ab"[i % 2], "instruction": t, "response": ""}
+        {
+            "seed_id": f"s{i}",
+            "draw": 0,
+            "passed": True,
+            "instruction_type": "ab"[i % 2],
+            "instruction": t,
+            "response": "",
+        }
         for i, t in enumerate(texts)
     ]
 

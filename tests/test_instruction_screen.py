@@ -1,14 +1,11 @@
 """Screening instructions (best-of-N with the skill's instruction-only validators) as part of the program, and the
 `decoding` optimizer's trial of it."""
 
-import json
 import threading
 
 import dspy
-import pytest
-from conftest import FieldEchoEngine
+from conftest import FieldEchoEngine, assert_corrupt_state_refused
 
-from agentinstruct.errors import UserError
 from agentinstruct.metrics import CompositeMetric
 from agentinstruct.optimizers import load_program, program_id, save_program
 from agentinstruct.optimizers.compile import as_examples
@@ -119,10 +116,7 @@ def test_the_screen_is_saved_with_the_program_and_changes_its_id(tmp_path):
     assert program_id(screening) != program_id(plain)
     path = save_program(screening, tmp_path / "p.json")
     assert load_program(AgentInstructPipeline(skill), path).screen_instructions is True
-    state = json.loads(path.read_text())
-    path.write_text(json.dumps({**state, SCREEN_KEY: "yes"}))
-    with pytest.raises(UserError, match=SCREEN_KEY):
-        load_program(AgentInstructPipeline(skill), path)
+    assert_corrupt_state_refused(tmp_path, SKILL, SCREEN_KEY, "yes", SCREEN_KEY)
 
 
 def test_the_decoding_optimizer_tries_the_screen_first_and_keeps_it_when_it_makes_more_passing_pairs(text_seeds):

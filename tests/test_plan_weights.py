@@ -10,7 +10,7 @@ from collections import Counter
 
 import dspy
 import pytest
-from conftest import FieldEchoEngine
+from conftest import FieldEchoEngine, assert_corrupt_state_refused
 
 from agentinstruct.optimizers import CompileConfig, compile_program, load_program, program_id, save_program
 from agentinstruct.optimizers.plan import ENTROPY_SHARE, FLOOR, PlanOptimizer, entropy, learned_weights
@@ -95,13 +95,7 @@ def test_plan_weights_load_in_a_fresh_process(tmp_path):
     ],
 )
 def test_corrupt_plan_weights_are_refused_in_one_line(weights, message, tmp_path):
-    from agentinstruct.errors import UserError
-
-    path = save_program(AgentInstructPipeline(get_skill(SKILL)), tmp_path / "program.json")
-    state = json.loads(path.read_text())
-    path.write_text(json.dumps({**state, PLAN_WEIGHTS_KEY: weights}))
-    with pytest.raises(UserError, match=message):
-        load_program(AgentInstructPipeline(get_skill(SKILL)), path)
+    assert_corrupt_state_refused(tmp_path, SKILL, PLAN_WEIGHTS_KEY, weights, message)
 
 
 def test_the_floor_keeps_every_type_in_the_mix_and_the_entropy_up():

@@ -9,7 +9,7 @@ from collections import Counter
 
 import dspy
 import pytest
-from conftest import FieldEchoEngine
+from conftest import FieldEchoEngine, assert_corrupt_state_refused
 
 from agentinstruct.optimizers import CompileConfig, compile_program, load_program, program_id, save_program
 from agentinstruct.optimizers.budget import BudgetedLM, CallBudget
@@ -93,13 +93,7 @@ def test_stage_temperatures_change_the_program_id_and_load_in_a_fresh_process(tm
     [({"answering": 0.2}, "lacks"), ({"response": 3.0}, "0 to 2"), ({"response": "cold"}, "0 to 2"), ([0.1], "map")],
 )
 def test_corrupt_stage_temperatures_are_refused_in_one_line(temperatures, message, tmp_path):
-    from agentinstruct.errors import UserError
-
-    path = save_program(AgentInstructPipeline(get_skill(SKILL)), tmp_path / "program.json")
-    state = json.loads(path.read_text())
-    path.write_text(json.dumps({**state, STAGE_TEMPERATURES_KEY: temperatures}))
-    with pytest.raises(UserError, match=message):
-        load_program(AgentInstructPipeline(get_skill(SKILL)), path)
+    assert_corrupt_state_refused(tmp_path, SKILL, STAGE_TEMPERATURES_KEY, temperatures, message)
 
 
 def test_a_greedy_stage_draws_one_sample_because_every_other_would_be_the_same(text_seeds):
