@@ -22,10 +22,11 @@ Figures, per configuration:
 `--baseline` runs another build of agentinstruct (e.g. main's `.venv/bin/agentinstruct`) at the same limits, in the
 same repeats. `--clone` adds open-agentinstruct 0.1.0 (installed in its own environment; pass its
 `open-agentinstruct-generate`) at the largest limit, on the same stub and the same documents. `--rows` instead
-generates 1k / 10k / ... records against a near-zero-latency stub and prints the peak RSS of each run's `generate`
-process (sampled every 0.1 s; flat memory means about the same at every size), the rows it wrote (records, rejects
-and failures) and how its resident memory grew per 1,000 of them while it generated (a least-squares slope from a
-quarter of its rows on, read every second; a run stopped by `--row-timeout` still gives it).
+generates 1k / 10k / ... records against a near-zero-latency stub, from documents of real words (`vocabulary`), and
+prints the peak RSS of each run's `generate` process (sampled every 0.1 s; flat memory means about the same at every
+size), the rows it wrote (records, rejects and failures) and how its resident memory grew per 1,000 of them while it
+generated (a least-squares slope from a quarter of its rows on, read every second; a run stopped by `--row-timeout`
+still gives it).
 """
 
 from __future__ import annotations
@@ -79,21 +80,31 @@ class Measured:
         return 1000 * self.cpu_seconds / self.calls if self.calls else 0.0
 
 
-def write_seeds(folder: Path, count: int, seed: int = 0) -> list[str]:
+def write_seeds(folder: Path, count: int, seed: int = 0, words: list[str] = WORDS) -> list[str]:
     """`count` documents of eight sentences each, with names and years that differ, as .txt files."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     docs = []
     for i in range(count):
         sentences = [
-            f"In {1900 + rng.randrange(120)} the {rng.choice(WORDS)} of {rng.choice(WORDS).title()}{i} "
-            + " ".join(rng.choice(WORDS) for _ in range(10))
+            f"In {1900 + rng.randrange(120)} the {rng.choice(words)} of {rng.choice(words).title()}{i} "
+            + " ".join(rng.choice(words) for _ in range(10))
             + "."
             for _ in range(8)
         ]
         docs.append(" ".join(sentences))
         (folder / f"doc{i:05d}.txt").write_text(docs[-1])
     return docs
+
+
+def vocabulary() -> list[str]:
+    """The whole English words of the embedding model's vocabulary (about 20,000): documents drawn from them give
+    pairs that are not near-duplicates of each other, so a `--rows` run keeps most of what it generates, as a run on
+    real documents does (from `WORDS` alone, most pairs are rejected as near-duplicates)."""
+    from agentinstruct.metrics.diversity import default_embedding_model_path
+
+    lines = (default_embedding_model_path() / "vocab.txt").read_text().split()
+    return [word for word in lines if word.isascii() and word.isalpha() and len(word) >= 4]
 
 
 class Stub:
@@ -385,7 +396,7 @@ def throughput(args: argparse.Namespace) -> None:
 
 def rows(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="throughput-rows-"))
-    write_seeds(work / "seeds", args.row_seeds)
+    write_seeds(work / "seeds", args.row_seeds, words=vocabulary())
     stub = Stub(0.0)
     print(f"near-zero latency stub, {args.row_seeds} seeds, --refine-rounds 0, --max-inflight {args.row_limit}")
     print(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,8 @@ from agentinstruct.metrics.text import words
 EXACT_LIMIT = 20_000
 DEFAULT_DEDUP_THRESHOLD = 0.9
 CLUSTER_THRESHOLD = 0.6
+EMBEDDING_CACHE_SIZE = 10_000
+"""Texts an `Embedder` keeps vectors of (16 MB): a compile's or a score's repeated lookups fit."""
 
 
 def default_embedding_model_path() -> Path:
@@ -32,18 +34,23 @@ def default_embedding_model_path() -> Path:
 
 
 class Embedder:
-    """Batched sentence-transformers embeddings, cached per text (by hash) for the embedder's life.
+    """Batched sentence-transformers embeddings, cached per text (by hash) for the most recently used texts.
 
     Args:
         model: A sentence-transformers model folder; defaults to the bundled all-MiniLM-L6-v2.
         batch_size: Texts per forward pass.
+        cache_size: Texts whose vectors are kept. Bounded because a long run embeds every record it generates (1.6 KB
+            a text with its key): kept for the run's life, the cache grew memory by about 0.9 MB per 1,000 rows.
     """
 
-    def __init__(self, model: str | Path | None = None, batch_size: int = 64) -> None:
+    def __init__(
+        self, model: str | Path | None = None, batch_size: int = 64, cache_size: int = EMBEDDING_CACHE_SIZE
+    ) -> None:
         self.model_path = str(model or default_embedding_model_path())
         self.batch_size = batch_size
+        self.cache_size = cache_size
         self._model: Any = None
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -66,10 +73,15 @@ class Embedder:
         return int(dimension())
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit-norm float32 embeddings, one row per text; texts seen before come from the cache."""
+        """Unit-norm float32 embeddings, one row per text; texts seen recently come from the cache."""
         keys = [hashlib.sha1(text.encode("utf-8")).hexdigest() for text in texts]
         with self._lock:
-            missing = list(dict.fromkeys(key for key in keys if key not in self._cache))
+            found = {}
+            for key in keys:
+                if key not in found and key in self._cache:
+                    self._cache.move_to_end(key)
+                    found[key] = self._cache[key]
+            missing = list(dict.fromkeys(key for key in keys if key not in found))
             if missing:
                 by_key = dict(zip(keys, texts, strict=True))
                 vectors = self.model.encode(
@@ -79,10 +91,14 @@ class Embedder:
                     convert_to_numpy=True,
                     show_progress_bar=False,
                 )
-                self._cache.update(zip(missing, vectors.astype(np.float32), strict=True))
+                made = dict(zip(missing, vectors.astype(np.float32), strict=True))
+                found.update(made)
+                self._cache.update(made)
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
             if not keys:
                 return np.zeros((0, self.dimension), dtype=np.float32)
-            return np.stack([self._cache[key] for key in keys])
+            return np.stack([found[key] for key in keys])
 
 
 class NoveltyIndex:

@@ -117,3 +117,25 @@ def test_the_embedding_map_reads_only_the_points_it_draws_of_the_dataset(tmp_pat
     vectors, labels = _kept_vectors({"rc": tmp_path / "out"}, points=3)
     np.testing.assert_array_equal(vectors, written[:10][::3])
     assert labels == ["rc"] * 4
+
+
+def test_the_embedder_keeps_vectors_of_its_most_recent_texts_only():
+    """A run embeds every record it generates; kept for the run's life, the cache grew with every row."""
+    from agentinstruct.metrics.diversity import Embedder
+
+    embedder = Embedder(cache_size=2)
+    encoded: list[str] = []
+    encode = embedder.model.encode
+
+    def counting_encode(texts, **kwargs):
+        encoded.extend(texts)
+        return encode(texts, **kwargs)
+
+    embedder.model.encode = counting_encode
+    texts = ["a river in winter", "a tower by the harbor", "the village council", "a ferry at dawn"]
+    vectors = embedder.embed(texts)  # more texts than the cache holds: every vector still comes back
+    assert encoded == texts
+    assert embedder.embed(texts[-1:]).tolist() == vectors[-1:].tolist()  # recent: from the cache
+    assert encoded == texts
+    np.testing.assert_allclose(embedder.embed(texts[:1]), vectors[:1], atol=1e-6)  # evicted: encoded again, same
+    assert encoded == [*texts, texts[0]]
