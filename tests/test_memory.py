@@ -139,3 +139,40 @@ def test_the_embedder_keeps_vectors_of_its_most_recent_texts_only():
     assert encoded == texts
     np.testing.assert_allclose(embedder.embed(texts[:1]), vectors[:1], atol=1e-6)  # evicted: encoded again, same
     assert encoded == [*texts, texts[0]]
+
+
+def test_the_kept_sets_embeddings_are_given_back_before_the_outputs_are_written(
+    monkeypatch, text_seeds, tmp_path, mlflow_uri
+):
+    """The novelty index holds 1.5 KB a kept record (150 MB at 100,000): held while the outputs were written, the
+    end of a long run peaked at index + outputs."""
+    import gc
+    import weakref
+
+    from agentinstruct.cli import main
+    from agentinstruct.metrics import scoring
+    from agentinstruct.store import RunStore
+    from tests.stub_server import StubOpenAI
+
+    indexes: list[weakref.ref] = []
+    make_index = scoring.NoveltyIndex.__init__
+
+    def remembered(self, *args, **kwargs):
+        make_index(self, *args, **kwargs)
+        indexes.append(weakref.ref(self))
+
+    monkeypatch.setattr(scoring.NoveltyIndex, "__init__", remembered)
+    alive_at_write: list[int] = []
+    write_outputs = RunStore.write_outputs
+
+    def counting(self, n):
+        gc.collect()
+        alive_at_write.append(sum(ref() is not None for ref in indexes))
+        return write_outputs(self, n)
+
+    monkeypatch.setattr(RunStore, "write_outputs", counting)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    with StubOpenAI() as stub:
+        command = ["generate", "--seeds", str(text_seeds), "--n", "3", "--out", str(tmp_path / "out")]
+        assert main([*command, "--lm", "openai/stub", "--api-base", stub.base_url, "--quiet"]) == 0
+    assert indexes and alive_at_write == [0]
