@@ -23,7 +23,7 @@ EXACT_LIMIT = 20_000
 DEFAULT_DEDUP_THRESHOLD = 0.9
 CLUSTER_THRESHOLD = 0.6
 EMBEDDING_CACHE_SIZE = 10_000
-"""Texts an `Embedder` keeps vectors of (16 MB): a compile's or a score's repeated lookups fit."""
+"""Texts an `Embedder` keeps vectors of (18 MB): a compile's or a score's repeated lookups fit."""
 
 
 def default_embedding_model_path() -> Path:
@@ -91,7 +91,8 @@ class Embedder:
                     convert_to_numpy=True,
                     show_progress_bar=False,
                 )
-                made = dict(zip(missing, vectors.astype(np.float32), strict=True))
+                # A copy per text: a row of the batch would keep the whole batch alive while any row is cached.
+                made = {key: np.array(vector, dtype=np.float32) for key, vector in zip(missing, vectors, strict=True)}
                 found.update(made)
                 self._cache.update(made)
                 while len(self._cache) > self.cache_size:
