@@ -9,42 +9,14 @@ the messages it returns are exactly ChatAdapter's.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import Any, TypeVar
+from typing import Any
 
 import dspy
 
-T = TypeVar("T")
+from agentinstruct.recent import RecentValues
 
 CACHED_SIGNATURES = 512
 """System messages and demo turns kept (each): every predictor of every skill of a mixed run fits."""
-
-
-class RecentValues:
-    """The values of the `size` most recently used keys; shared between threads."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._values: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_make(self, key: Hashable, make: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._values:
-                self._values.move_to_end(key)
-                return self._values[key]
-        value = make()  # outside the lock: two threads may both make a missing value, never a different one
-        with self._lock:
-            self._values[key] = value
-            self._values.move_to_end(key)
-            while len(self._values) > self.size:
-                self._values.popitem(last=False)
-        return value
-
-    def __len__(self) -> int:
-        return len(self._values)
 
 
 class CachingChatAdapter(dspy.ChatAdapter):

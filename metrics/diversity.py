@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from agentinstruct.metrics.text import words
+from agentinstruct.recent import RecentValues
 
 EXACT_LIMIT = 20_000
 DEFAULT_DEDUP_THRESHOLD = 0.9
@@ -48,9 +49,8 @@ class Embedder:
     ) -> None:
         self.model_path = str(model or default_embedding_model_path())
         self.batch_size = batch_size
-        self.cache_size = cache_size
         self._model: Any = None
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache = RecentValues(cache_size)
         self._lock = threading.Lock()
 
     @property
@@ -76,12 +76,8 @@ class Embedder:
         """Unit-norm float32 embeddings, one row per text; texts seen recently come from the cache."""
         keys = [hashlib.sha1(text.encode("utf-8")).hexdigest() for text in texts]
         with self._lock:
-            found = {}
-            for key in keys:
-                if key not in found and key in self._cache:
-                    self._cache.move_to_end(key)
-                    found[key] = self._cache[key]
-            missing = list(dict.fromkeys(key for key in keys if key not in found))
+            found = self._cache.found(keys)
+            missing = [key for key in dict.fromkeys(keys) if key not in found]
             if missing:
                 by_key = dict(zip(keys, texts, strict=True))
                 vectors = self.model.encode(
@@ -94,9 +90,7 @@ class Embedder:
                 # A copy per text: a row of the batch would keep the whole batch alive while any row is cached.
                 made = {key: np.array(vector, dtype=np.float32) for key, vector in zip(missing, vectors, strict=True)}
                 found.update(made)
-                self._cache.update(made)
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
+                self._cache.add(made)
             if not keys:
                 return np.zeros((0, self.dimension), dtype=np.float32)
             return np.stack([found[key] for key in keys])
