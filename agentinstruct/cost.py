@@ -37,20 +37,25 @@ def is_free(model: str) -> bool:
     return model in (EMBEDDED, MODEL_NAME)
 
 
-def price(model: str, tokens_in: int, tokens_out: int) -> float | None:
-    """The USD price of `tokens_in` prompt and `tokens_out` completion tokens of `model` in LiteLLM's local price map;
-    0.0 for the embedded model; None when the map does not know the model."""
+def price(model: str, tokens_in: int, tokens_out: int, calls: int = 1) -> float | None:
+    """The USD price of `calls` calls of `model` that used `tokens_in` prompt and `tokens_out` completion tokens in
+    all, from LiteLLM's local price map; 0.0 for the embedded model; None when the map does not know the model.
+
+    Priced per call, at the calls' mean size: the map's price of a call depends on its size (prompts above 128k, 200k
+    or 272k tokens cost up to twice as much on many models), so a run's tokens priced as one call were charged the
+    upper tier (1.8x the spend of 1,000 calls of 1,000 tokens on openai/gpt-5.4). Exact while the calls are in the
+    same tier, as a generation run's are (its prompts are a few thousand tokens)."""
     if is_free(model):
         return 0.0
     import litellm
 
+    calls = max(1, int(calls))
+    mean_in, mean_out = max(1, round(tokens_in / calls)), max(1, round(tokens_out / calls))
     try:
-        cost_in, cost_out = litellm.cost_per_token(
-            model=model, prompt_tokens=int(tokens_in), completion_tokens=int(tokens_out)
-        )
+        cost_in, cost_out = litellm.cost_per_token(model=model, prompt_tokens=mean_in, completion_tokens=mean_out)
     except Exception:  # LiteLLM raises its own not-mapped error (and others for odd strings): unpriced, not fatal
         return None
-    return float(cost_in) + float(cost_out)
+    return float(cost_in) / mean_in * tokens_in + float(cost_out) / mean_out * tokens_out
 
 
 def is_priced(model: str) -> bool:
@@ -58,14 +63,23 @@ def is_priced(model: str) -> bool:
 
 
 def spend(tokens_by_model: dict[str, list[int]]) -> float | None:
-    """The price of tokens per model (`{model: [in, out]}`, as units report them); None if any model is unpriced."""
+    """The price of tokens per model (`{model: [in, out, calls]}`, as units report them); None if any model is
+    unpriced."""
     total = 0.0
-    for model, (tokens_in, tokens_out) in tokens_by_model.items():
-        cost = price(model, tokens_in, tokens_out)
+    for model, (tokens_in, tokens_out, calls) in tokens_by_model.items():
+        cost = price(model, tokens_in, tokens_out, calls)
         if cost is None:
             return None
         total += cost
     return total
+
+
+def add_tokens(into: dict[str, list[int]], tokens_by_model: dict[str, list[int]] | None) -> None:
+    """Add a unit's `{model: [tokens in, tokens out, calls]}` to a total of the same shape."""
+    for model, used in (tokens_by_model or {}).items():
+        counted = into.setdefault(model, [0, 0, 0])
+        for position, value in enumerate(used):
+            counted[position] += value
 
 
 def unpriced_models(config: GenerateConfig) -> list[str]:
@@ -161,14 +175,25 @@ def _plan_units(config: GenerateConfig, seeds: list, count: int):
     return [(draw, by_id[seed_id]) for draw, seed_id in _UnitPlan(seeds, limit)]
 
 
-def _finish(estimate: CostEstimate, config: GenerateConfig, judge_share: tuple[int, int] = (0, 0)) -> CostEstimate:
-    """Price the estimate: the generator's tokens at its price, the judge's share at the judge's."""
+def _finish(
+    estimate: CostEstimate, config: GenerateConfig, judge_share: tuple[int, int, int] = (0, 0, 0)
+) -> CostEstimate:
+    """Price the estimate: the generator's tokens at its price, the judge's share (tokens in, out, calls) at the
+    judge's."""
     missing = unpriced_models(config)
     estimate.unpriced = missing
     if missing:
         estimate.cost_usd = None
         return estimate
-    generator = price(config.lm, estimate.tokens_in - judge_share[0], estimate.tokens_out - judge_share[1]) or 0.0
+    generator = (
+        price(
+            config.lm,
+            estimate.tokens_in - judge_share[0],
+            estimate.tokens_out - judge_share[1],
+            estimate.lm_calls - judge_share[2],
+        )
+        or 0.0
+    )
     judge = price(config.judge_lm, *judge_share) if config.judge_lm else 0.0
     estimate.cost_usd = generator + (judge or 0.0)
     return estimate
@@ -235,10 +260,11 @@ def _default_estimate(config: GenerateConfig, skill_name: str) -> CostEstimate:
             prompt_cache[key] = (counter(messages), cap)
         return prompt_cache[key]
 
-    plan_cache: dict[tuple, tuple[int, int, int, int, int, int]] = {}
+    plan_cache: dict[tuple, tuple[int, int, int, int, int, int, int]] = {}
 
-    def unit_figures(draw: int, seed) -> tuple[int, int, int, int, int, int]:
-        """(pairs, calls, tokens in, tokens out, judge tokens in, judge tokens out) of one unit if all goes well."""
+    def unit_figures(draw: int, seed) -> tuple[int, int, int, int, int, int, int]:
+        """(pairs, calls, tokens in, tokens out, judge tokens in, judge tokens out, judge calls) of one unit if all
+        goes well."""
         key = (draw, seed.seed_id)
         if key in plan_cache:
             return plan_cache[key]
@@ -262,13 +288,13 @@ def _default_estimate(config: GenerateConfig, skill_name: str) -> CostEstimate:
             add(pipeline.refinement.suggesters[goal], pairs)
             add(pipeline.refinement.editors[goal], pairs)
         answer_in = add(pipeline.response.respond, pairs)
-        judge_in = judge_out = 0
+        judge_in = judge_out = judge_calls = 0
         if judged:  # the judge reads about what the teacher read, and answers within its own cap
-            judge_in, judge_out = answer_in * pairs, JUDGE_SETTINGS["max_tokens"] * pairs
+            judge_in, judge_out, judge_calls = answer_in * pairs, JUDGE_SETTINGS["max_tokens"] * pairs, pairs
             calls += pairs
             tokens_in += judge_in
             tokens_out += judge_out
-        plan_cache[key] = (pairs, calls, tokens_in, tokens_out, judge_in, judge_out)
+        plan_cache[key] = (pairs, calls, tokens_in, tokens_out, judge_in, judge_out, judge_calls)
         return plan_cache[key]
 
     max_units = MAX_UNITS_PER_RECORD * config.n + len(seeds)
@@ -303,11 +329,16 @@ def _default_estimate(config: GenerateConfig, skill_name: str) -> CostEstimate:
         cost_usd=None,
         tokens_out_is_upper_bound=True,
     )
-    _finish(limit, config, (sum(f[4] for f in figures), sum(f[5] for f in figures)))
+    _finish(limit, config, _judge_share(figures))
     estimate.at_unit_limit = {
         key: getattr(limit, key) for key in ("units", "lm_calls", "tokens_in", "tokens_out", "cost_usd")
     }
-    return _finish(estimate, config, (sum(f[4] for f in used), sum(f[5] for f in used)))
+    return _finish(estimate, config, _judge_share(used))
+
+
+def _judge_share(figures: list[tuple[int, ...]]) -> tuple[int, int, int]:
+    """The judge's tokens in, out and calls of these units (`unit_figures` of `_default_estimate`)."""
+    return sum(f[4] for f in figures), sum(f[5] for f in figures), sum(f[6] for f in figures)
 
 
 def _pilot_estimate(config: GenerateConfig, skill_name: str, show_progress: bool) -> CostEstimate:
@@ -382,10 +413,7 @@ def _pilot_estimate(config: GenerateConfig, skill_name: str, show_progress: bool
         scorer.admit_embedded(vectors, scores, ids)
         kept_per_unit.append(sum(1 for s in scores if not s.rejection(config.min_quality)))
         per_unit.append((outcome["calls"], outcome["tokens_in"], outcome["tokens_out"]))
-        for model, (used_in, used_out) in (outcome.get("tokens_by_model") or {}).items():
-            counted = by_model.setdefault(model, [0, 0])
-            counted[0] += used_in
-            counted[1] += used_out
+        add_tokens(by_model, outcome.get("tokens_by_model"))
     max_units = MAX_UNITS_PER_RECORD * config.n + len(seeds)
     units = simulate_units(kept_per_unit, config.n, config.inflight, max_units)
     # Units past the pilot are like the pilot's on average; the first ones are the pilot's own units.
@@ -398,6 +426,7 @@ def _pilot_estimate(config: GenerateConfig, skill_name: str, show_progress: bool
         tokens_out += figures[2]
     pilot_in = sum(f[1] for f in per_unit)
     pilot_out = sum(f[2] for f in per_unit)
+    pilot_calls = sum(f[0] for f in per_unit)
     estimate = CostEstimate(
         skill=skill.name,
         method=PILOT_METHOD,
@@ -411,10 +440,10 @@ def _pilot_estimate(config: GenerateConfig, skill_name: str, show_progress: bool
         pilot_units=len(planned),
         pilot_pairs_per_unit=round(sum(kept_per_unit) / len(planned), 3) if planned else None,
         pilot={
-            "lm_calls": sum(f[0] for f in per_unit),
+            "lm_calls": pilot_calls,
             "tokens_in": pilot_in,
             "tokens_out": pilot_out,
-            "cost_usd": spend(by_model) if by_model else price(config.lm, pilot_in, pilot_out),
+            "cost_usd": spend(by_model) if by_model else price(config.lm, pilot_in, pilot_out, pilot_calls),
         },
     )
     if not any(kept_per_unit):
@@ -422,13 +451,15 @@ def _pilot_estimate(config: GenerateConfig, skill_name: str, show_progress: bool
             f"the pilot kept no pair in {len(planned)} units: the run would stop at its limit of {max_units} units"
         )
     # The judge's share of the tokens, in the pilot's proportion, is priced at the judge's price.
-    judge_share = (0, 0)
+    judge_share = (0, 0, 0)
     if config.judge_lm and config.judge_lm != config.lm and by_model:
         judge_tokens = [v for m, v in by_model.items() if m == config.judge_lm or m.endswith(config.judge_lm)]
-        if judge_tokens and pilot_in and pilot_out:
-            share_in = sum(v[0] for v in judge_tokens) / pilot_in
-            share_out = sum(v[1] for v in judge_tokens) / pilot_out
-            judge_share = (round(estimate.tokens_in * share_in), round(estimate.tokens_out * share_out))
+        if judge_tokens and pilot_in and pilot_out and pilot_calls:
+            pilot_figures = (pilot_in, pilot_out, pilot_calls)
+            estimated = (estimate.tokens_in, estimate.tokens_out, estimate.lm_calls)
+            judge_share = tuple(
+                round(total * sum(v[i] for v in judge_tokens) / pilot_figures[i]) for i, total in enumerate(estimated)
+            )
     return _finish(estimate, config, judge_share)
 
 

@@ -73,6 +73,7 @@ def build_lm(
         timeout: Seconds per endpoint call.
     """
     import dspy
+    from dspy.utils.exceptions import LMConfigurationError
 
     if model == EMBEDDED:
         if api_base:
@@ -127,6 +128,13 @@ def build_lm(
         )
     except ValueError as exc:
         raise UserError(f"invalid --lm '{model}': {redact(str(exc))}") from exc
+    except LMConfigurationError as exc:
+        # DSPy refuses settings OpenAI's reasoning models (o1-o5, gpt-5.x) reject: a message in our options' terms.
+        raise UserError(
+            f"{model} is one of OpenAI's reasoning models: it takes temperature 1 and at least 16000 max tokens "
+            f"(its reasoning counts against them), not temperature {temperature:g} and {max_tokens} max tokens; "
+            "as --lm, pass --temperature 1 --max-tokens 16000; as --judge-lm (greedy, 64 tokens), use another model"
+        ) from exc
 
 
 JUDGE_SETTINGS = {"temperature": 0.0, "max_tokens": 64}
@@ -190,7 +198,9 @@ def check_lm(lm: dspy.LM, api_base: str | None = None) -> None:
                 lm.engine.base_url, timeout=min(lm.engine.timeout, 30), attempts=1, wait_for_connection=False
             )
             probe = lm.copy(cache=False, engine=engine)
-        probe("Say OK.", max_tokens=4)
+        # Four tokens say whether the endpoint answers; an OpenAI reasoning model's cap (`max_completion_tokens`)
+        # counts its reasoning too, and DSPy refuses a second cap beside it: its own settings.
+        probe("Say OK.", **({} if "max_completion_tokens" in lm.kwargs else {"max_tokens": 4}))
     except Exception as exc:  # every client/network failure here is the user's endpoint, not a bug
         where = f" at {redact(api_base)}" if api_base else ""
         message = redact(" ".join(str(exc).split()))[:200]

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentinstruct.card import CARD, log_card, write_card
+from agentinstruct.cost import add_tokens
 from agentinstruct.endpoint import DEFAULT_MAX_INFLIGHT, DEFAULT_TIMEOUT
 from agentinstruct.errors import UserError
 from agentinstruct.lm import EMBEDDED, JUDGE_SETTINGS, LMSpec, check_lm, role_api_base
@@ -261,7 +262,7 @@ class GenerateSummary:
     """This run's spend in USD, each model's tokens at its price in LiteLLM's local price map (the embedded model:
     0); None when a model is not in the map."""
     tokens_by_model: dict[str, list[int]] = field(default_factory=dict)
-    """This run's [tokens in, tokens out] per model (generator, judge)."""
+    """This run's [tokens in, tokens out, calls] per model (generator, judge)."""
     models: list[str] = field(default_factory=list)
     """The run's LMs (generator, then the judge if any): what the cost line names when a price is unknown."""
     stopped_at_max_cost: bool = False
@@ -290,10 +291,7 @@ class _Totals:
         self.lm_calls += outcome["calls"]
         self.tokens_in += outcome["tokens_in"]
         self.tokens_out += outcome["tokens_out"]
-        for model, (used_in, used_out) in (outcome.get("tokens_by_model") or {}).items():
-            counted = self.tokens_by_model.setdefault(model, [0, 0])
-            counted[0] += used_in
-            counted[1] += used_out
+        add_tokens(self.tokens_by_model, outcome.get("tokens_by_model"))
         self.retries.update(outcome["client"]["retries"])
         self.gave_up.update(outcome["client"]["gave_up"])
         self.resampled.update(outcome.get("resampled") or {})
@@ -465,9 +463,10 @@ def _generate(
         print(f"agentinstruct: warning: {line}", file=sys.stderr, flush=True)
     resumed = len(store.finished)
     if store.kept_count() < config.n:
+        judge_lm = judge.build() if judge is not None else None  # settings a model refuses: one line, before any call
         check_lm(lm, config.api_base)
-        if judge is not None:
-            check_lm(judge.build(), judge.api_base)
+        if judge_lm is not None:
+            check_lm(judge_lm, judge.api_base)
     reset_run_stats()
     notes: list[str] = []
     last_run = store.progress / "run.json"
@@ -811,7 +810,7 @@ def _run_cost(config: GenerateConfig, totals: _Totals) -> float | None:
 
     if totals.tokens_by_model:
         return spend(totals.tokens_by_model)
-    return price(config.lm, totals.tokens_in, totals.tokens_out)
+    return price(config.lm, totals.tokens_in, totals.tokens_out, totals.lm_calls)
 
 
 def _value_counts(column) -> Counter:

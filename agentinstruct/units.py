@@ -226,16 +226,16 @@ class UnitWorker:
             )
             records = [make_record(pair, seed, self.skill, **self.spec.lineage) for pair in prediction.samples]
             scores = [self.scorer.assess(record_view(record)) for record in records]
-        tokens_in = tokens_out = 0
-        # Per model as well: the generator and the judge may be priced differently (`agentinstruct.cost`).
-        tokens_by_model: dict[str, list[int]] = {}
-        for model, entry in usage.get_total_tokens().items():
-            used = [int(entry.get("prompt_tokens") or 0), int(entry.get("completion_tokens") or 0)]
-            tokens_in += used[0]
-            tokens_out += used[1]
-            counted = tokens_by_model.setdefault(str(model), [0, 0])
-            counted[0] += used[0]
-            counted[1] += used[1]
+        # Per model (the generator and the judge may be priced differently) and with the calls that used them: a
+        # call's price depends on its size (`agentinstruct.cost.price`). Cache hits and answers shared with an
+        # identical call in flight used no tokens: not counted as calls either.
+        tokens_by_model = {}
+        for model, entries in usage.usage_data.items():
+            used = [(int(e.get("prompt_tokens") or 0), int(e.get("completion_tokens") or 0)) for e in entries]
+            used = [tokens for tokens in used if any(tokens)]
+            tokens_by_model[str(model)] = [sum(t[0] for t in used), sum(t[1] for t in used), len(used)]
+        tokens_in = sum(used[0] for used in tokens_by_model.values())
+        tokens_out = sum(used[1] for used in tokens_by_model.values())
         failures = [make_failure(f, seed, self.skill, task.draw, **self.spec.lineage) for f in prediction.failures]
         vectors = self._embed([record_view(r).embedding_text for r in records])
         release_freed_memory()

@@ -100,6 +100,8 @@ class StubOpenAI:
         self.inflight = 0
         self.peak_inflight = 0
         self.latency = latency
+        self.prompt_tokens = 100
+        """The prompt tokens every answer reports using (its completion: 20)."""
         self.faults = faults or Faults()
         self._random = random.Random(self.faults.seed)
         self._lock = threading.Lock()
@@ -184,7 +186,11 @@ class StubOpenAI:
                         "choices": [
                             {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
                         ],
-                        "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+                        "usage": {
+                            "prompt_tokens": stub.prompt_tokens,
+                            "completion_tokens": 20,
+                            "total_tokens": stub.prompt_tokens + 20,
+                        },
                     }
                 )
 

@@ -33,6 +33,15 @@ def _error_line(capsys) -> str:
         (["--refine-rounds", "-1"], "--refine-rounds must be 0 or more"),
         (["--lm", "gpt4"], "--lm must be 'embedded' or a provider/model string"),
         (["--api-base", "http://127.0.0.1:1/v1"], "--api-base applies to endpoint models"),
+        # DSPy refuses OpenAI's reasoning models at our default temperature and token cap, and the judge's.
+        (
+            ["--lm", "openai/gpt-5.4", "--api-base", "http://127.0.0.1:1/v1"],
+            "openai/gpt-5.4 is one of OpenAI's reasoning models: it takes temperature 1",
+        ),
+        (
+            ["--lm", "openai/gpt-4o-mini", "--judge-lm", "openai/o4-mini", "--api-base", "http://127.0.0.1:1/v1"],
+            "as --judge-lm (greedy, 64 tokens), use another model",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(extra, expected, tmp_path, mlflow_uri, capsys):

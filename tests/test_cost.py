@@ -8,10 +8,11 @@ import pytest
 from stub_server import StubOpenAI
 
 from agentinstruct.cli import main
-from agentinstruct.cost import CostEstimate, price, simulate_units
+from agentinstruct.cost import CostEstimate, price, simulate_units, spend
 from agentinstruct.runner import GenerateConfig, GenerateSummary, generate
 
 PRICED = "openai/gpt-4o-mini"  # the stub serves any model name; this one is in LiteLLM's price map
+TIERED = "openai/gpt-5.4"  # in the map, its calls with more than 272k prompt tokens cost more per token
 
 
 @pytest.fixture
@@ -49,6 +50,31 @@ def test_prices_come_from_litellms_local_map():
     assert price(PRICED, 1000, 100) == pytest.approx(expected)
     assert price("openai/no-such-model-anywhere", 1000, 100) is None
     assert price("embedded", 10**6, 10**6) == 0.0
+
+
+def test_tokens_are_priced_per_call_in_each_calls_own_tier():
+    import litellm
+
+    assert "input_cost_per_token_above_272k_tokens" in litellm.model_cost["gpt-5.4"]
+    one_call = price(TIERED, 1000, 100)
+    assert price(TIERED, 1000 * 1000, 100 * 1000, calls=1000) == pytest.approx(1000 * one_call)
+    assert spend({TIERED: [1000 * 1000, 100 * 1000, 1000], PRICED: [10, 1, 1]}) == pytest.approx(
+        1000 * one_call + price(PRICED, 10, 1)
+    )
+    # One call of a million prompt tokens is in the upper tier: it costs more than a thousand small ones.
+    assert price(TIERED, 1000 * 1000, 100 * 1000) > 1.5 * 1000 * one_call
+
+
+def test_a_runs_cost_prices_its_calls_not_their_sum(stub, text_seeds, tmp_path, mlflow_uri):
+    # Each call reads 100,000 tokens, below the 272k tier; the run's calls together read far more.
+    stub.prompt_tokens = 100_000
+    config = _config(stub, text_seeds, tmp_path / "out", n=2, temperature=1.0, max_tokens=16000)
+    config.lm = TIERED  # a reasoning model: temperature 1 and 16,000 max tokens are what it takes
+    summary = generate(config)
+    tokens_in, tokens_out, calls = summary.tokens_by_model[TIERED]
+    # Calls answered from the cache or shared with an identical one in flight used no tokens: not counted.
+    assert 0 < calls <= summary.lm_calls and tokens_in == 100_000 * calls > 272_000 and tokens_out == 20 * calls
+    assert summary.cost_usd == pytest.approx(calls * price(TIERED, 100_000, 20))
 
 
 def test_the_scheduler_model_matches_the_runs_rule():
@@ -104,7 +130,7 @@ def test_estimates_against_the_real_run(stub, text_seeds, tmp_path, mlflow_uri):
     assert pilot.cost_usd == pytest.approx(actual.cost_usd, rel=0.25)
 
     # The run's cost: in the summary, summary.json and MLflow.
-    assert actual.cost_usd == pytest.approx(price(PRICED, actual.tokens_in, actual.tokens_out))
+    assert actual.cost_usd == pytest.approx(price(PRICED, actual.tokens_in, actual.tokens_out, actual.lm_calls))
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["cost_usd"] == actual.cost_usd
     import mlflow
 
@@ -182,7 +208,8 @@ def test_a_mix_estimates_and_costs_every_skill_and_caps_the_whole_mix(
     assert list(summary["skills"]) == ["reading_comprehension"] and summary["pairs"] < 8
     assert "before text_extraction" in printed and "rerun the same command" in printed
     spent = summary["cost_usd"]
-    assert spent == pytest.approx(price(PRICED, summary["tokens_in"], summary["tokens_out"])) and spent > 0
+    assert spent == pytest.approx(price(PRICED, summary["tokens_in"], summary["tokens_out"], summary["lm_calls"]))
+    assert spent > 0
 
     assert main([*argv, "--max-cost", "1"]) == 0
     summary = json.loads((out / "summary.json").read_text())
