@@ -129,6 +129,8 @@ def build_lm(
     except ValueError as exc:
         raise UserError(f"invalid --lm '{model}': {redact(str(exc))}") from exc
     except LMConfigurationError as exc:
+        if "reasoning" not in str(exc):
+            raise UserError(f"invalid --lm '{model}': {redact(str(exc))}") from exc
         # DSPy refuses settings OpenAI's reasoning models (o1-o5, gpt-5.x) reject: a message in our options' terms.
         raise UserError(
             f"{model} is one of OpenAI's reasoning models: it takes temperature 1 and at least 16000 max tokens "
