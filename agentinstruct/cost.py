@@ -346,7 +346,7 @@ def _pilot_estimate(config: GenerateConfig, skill_name: str, show_progress: bool
     import numpy as np
 
     from agentinstruct.backends import make_backend
-    from agentinstruct.lm import LMSpec, check_lm, role_api_base
+    from agentinstruct.lm import LMSpec, check_lms, role_api_base
     from agentinstruct.metrics import Embedder, Scorer
     from agentinstruct.optimizers import program_id
     from agentinstruct.programs.retrieval import job_corpus
@@ -361,9 +361,7 @@ def _pilot_estimate(config: GenerateConfig, skill_name: str, show_progress: bool
         judge = LMSpec(
             config.judge_lm, role_api_base(config.judge_lm, config.api_base), timeout=config.timeout, **JUDGE_SETTINGS
         )
-    check_lm(generator.build(), config.api_base)
-    if judge is not None:
-        check_lm(judge.build(), judge.api_base)
+    check_lms(generator.build(), config.api_base, judge)
     embedder = Embedder(config.embedding_model)
     spec = UnitSpec(
         skill=skill.name,

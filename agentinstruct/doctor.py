@@ -193,7 +193,9 @@ def endpoint_check(lm_name: str | None, api_base: str | None) -> Check:
     where = redact(api_base) if api_base else lm_name
     if lm_name and lm_name != "embedded":
         try:
-            check_lm(build_lm(lm_name, api_base, max_tokens=4), api_base)
+            # Settings every model takes (OpenAI's reasoning models: only temperature 1, a cap of 16,000 or more);
+            # `check_lm`'s probe asks other models for four tokens.
+            check_lm(build_lm(lm_name, api_base, temperature=1.0, max_tokens=16000), api_base)
         except UserError as exc:
             return Check("endpoint", FAIL, str(exc))
         return Check("endpoint", OK, f"{where} answers a call to {lm_name}")

@@ -162,6 +162,15 @@ def shared_embedded_engine():
     return _ENGINE
 
 
+def check_lms(lm: dspy.LM, api_base: str | None, judge: LMSpec | None) -> None:
+    """A run's endpoint checks: the judge's LM built first (settings a model refuses are one line before any call),
+    then one call to the generator and one to the judge."""
+    judge_lm = judge.build() if judge is not None else None
+    check_lm(lm, api_base)
+    if judge_lm is not None:
+        check_lm(judge_lm, judge.api_base)
+
+
 def check_lm(lm: dspy.LM, api_base: str | None = None) -> None:
     """Fail before the run starts when the LM is unusable: check the embedded model runs on this machine (in a child
     process, the first time) and load it, or make one tiny uncached call to an endpoint.

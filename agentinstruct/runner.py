@@ -26,7 +26,7 @@ from agentinstruct.card import CARD, log_card, write_card
 from agentinstruct.cost import add_tokens
 from agentinstruct.endpoint import DEFAULT_MAX_INFLIGHT, DEFAULT_TIMEOUT
 from agentinstruct.errors import UserError
-from agentinstruct.lm import EMBEDDED, JUDGE_SETTINGS, LMSpec, check_lm, role_api_base
+from agentinstruct.lm import EMBEDDED, JUDGE_SETTINGS, LMSpec, check_lms, role_api_base
 from agentinstruct.metrics.diversity import DEFAULT_DEDUP_THRESHOLD
 from agentinstruct.metrics.scoring import DEFAULT_MIN_QUALITY
 from agentinstruct.mix import MixSummary, generate_mix, parse_mix, resolve_skills
@@ -463,10 +463,7 @@ def _generate(
         print(f"agentinstruct: warning: {line}", file=sys.stderr, flush=True)
     resumed = len(store.finished)
     if store.kept_count() < config.n:
-        judge_lm = judge.build() if judge is not None else None  # settings a model refuses: one line, before any call
-        check_lm(lm, config.api_base)
-        if judge_lm is not None:
-            check_lm(judge_lm, judge.api_base)
+        check_lms(lm, config.api_base, judge)
     reset_run_stats()
     notes: list[str] = []
     last_run = store.progress / "run.json"

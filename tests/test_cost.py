@@ -185,7 +185,7 @@ def priced_echo(monkeypatch):
 
     lm = dspy.LM(PRICED, engine=FieldEchoEngine(), cache=False)
     monkeypatch.setattr("agentinstruct.lm.build_lm", lambda *args, **kwargs: lm)
-    monkeypatch.setattr("agentinstruct.runner.check_lm", lambda *args, **kwargs: None)
+    monkeypatch.setattr("agentinstruct.runner.check_lms", lambda *args, **kwargs: None)
     return lm
 
 

@@ -258,7 +258,7 @@ def test_a_mix_passes_decontamination_to_every_skill_and_sums_the_counts(text_se
 
     lm = dspy.LM("echo/fields", engine=FieldEchoEngine(), cache=False)
     monkeypatch.setattr("agentinstruct.lm.build_lm", lambda *args, **kwargs: lm)
-    monkeypatch.setattr("agentinstruct.runner.check_lm", lambda *args, **kwargs: None)
+    monkeypatch.setattr("agentinstruct.runner.check_lms", lambda *args, **kwargs: None)
     bench = tmp_path / "glaciers.txt"
     bench.write_text(TEXT_SEEDS["glaciers"] + "\n")
     out = tmp_path / "mix"

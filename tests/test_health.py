@@ -134,9 +134,11 @@ def test_doctor_finds_an_endpoint_that_answers(monkeypatch):
     with StubOpenAI() as stub:
         listed = endpoint_check(None, stub.base_url)
         called = endpoint_check("openai/stub-model", stub.base_url)
+        reasoning = endpoint_check("openai/gpt-5.4", stub.base_url)  # takes only temperature 1 and a 16k+ cap
     assert listed.status == "ok" and "serves stub" in listed.detail, listed.detail
     assert called.status == "ok", called.detail
-    assert [r["path"] for r in stub.requests] == ["/v1/chat/completions"]
+    assert reasoning.status == "ok", reasoning.detail
+    assert [r["path"] for r in stub.requests] == ["/v1/chat/completions"] * 2
 
 
 @pytest.mark.slow

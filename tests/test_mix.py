@@ -27,7 +27,7 @@ def echo_everywhere(monkeypatch):
         return lm
 
     monkeypatch.setattr("agentinstruct.lm.build_lm", build)
-    monkeypatch.setattr("agentinstruct.runner.check_lm", lambda *args, **kwargs: None)
+    monkeypatch.setattr("agentinstruct.runner.check_lms", lambda *args, **kwargs: None)
     monkeypatch.setattr("agentinstruct.lm.check_lm", lambda *args, **kwargs: None)
     return lm
 

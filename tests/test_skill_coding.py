@@ -820,7 +820,7 @@ def test_generate_stores_verified_records_with_their_execution(tmp_path, mlflow_
 
     lm = dspy.LM("coding/stand-in", engine=CodingEngine(), cache=False)
     monkeypatch.setattr("agentinstruct.lm.build_lm", lambda *args, **kwargs: lm)
-    monkeypatch.setattr("agentinstruct.runner.check_lm", lambda *args, **kwargs: None)
+    monkeypatch.setattr("agentinstruct.runner.check_lms", lambda *args, **kwargs: None)
     monkeypatch.setattr("agentinstruct.lm.check_lm", lambda *args, **kwargs: None)
     seeds = tmp_path / "seeds"
     seeds.mkdir()

@@ -308,7 +308,7 @@ def test_the_pipeline_passes_the_corpus_and_fails_clearly_without_one(embedder, 
 def echo_everywhere(monkeypatch):
     lm = dspy.LM("echo/fields", engine=FieldEchoEngine(), cache=False)
     monkeypatch.setattr("agentinstruct.lm.build_lm", lambda *args, **kwargs: lm)
-    monkeypatch.setattr("agentinstruct.runner.check_lm", lambda *args, **kwargs: None)
+    monkeypatch.setattr("agentinstruct.runner.check_lms", lambda *args, **kwargs: None)
     monkeypatch.setattr("agentinstruct.lm.check_lm", lambda *args, **kwargs: None)
     return lm
 
